@@ -1,0 +1,53 @@
+//! `regnet`: a thin command line over the regnet libraries.
+
+mod dump;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "regnet", version, about = "Read a Windows VM's network settings offline, from its registry hive or disk image")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print every key and value of a hive, depth-first (replaying HIVE.LOG1/HIVE.LOG2 beside it when dirty).
+    Dump(dump::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dump(args) => dump::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("regnet: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// An error for the user: what failed, on which file.
+#[derive(Debug)]
+pub struct CliError(String);
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl CliError {
+    fn file(path: &std::path::Path, e: impl std::fmt::Display) -> CliError {
+        CliError(format!("{}: {e}", path.display()))
+    }
+}
+
+#[allow(dead_code)]
+fn _unused(_: PathBuf) {}

@@ -1,0 +1,377 @@
+//! Opening a hive: the base block, the hive bins, and checked cell access.
+
+use crate::base_block::{BaseBlock, BASE_BLOCK_SIZE};
+use crate::bytes::{i32_at, sig4, slice, u32_at, us};
+use crate::error::{HiveError, Result};
+use crate::key::Key;
+use crate::limits::Limits;
+use crate::replay::{self, LogFile, Recovery};
+use crate::walk::Walk;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Size of a hive bin header.
+const HBIN_HEADER: u32 = 32;
+/// Hive bins are multiples of this.
+const HBIN_ALIGN: u32 = 4096;
+/// The offset value that points nowhere.
+pub(crate) const NIL: u32 = u32::MAX;
+
+/// Something odd that did not stop the hive from being read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[non_exhaustive]
+pub enum Warning {
+    /// The base block checksum is wrong (the hive is dirty or damaged).
+    #[error("base block checksum is {stored:#010x}, computed {computed:#010x}: the hive is dirty or damaged")]
+    BadChecksum {
+        /// Stored value.
+        stored: u32,
+        /// Computed value.
+        computed: u32,
+    },
+    /// The sequence numbers differ: a write was in progress.
+    #[error("sequence numbers differ ({primary:#x} != {secondary:#x}): the hive was not cleanly written")]
+    SequenceMismatch {
+        /// Primary sequence number.
+        primary: u32,
+        /// Secondary sequence number.
+        secondary: u32,
+    },
+    /// The hive is dirty and no transaction log brought it up to date: recent changes may be missing.
+    #[error("the hive is dirty and no transaction log was applied: recent changes may be missing")]
+    DirtyNotRecovered,
+    /// The base block declares more hive bins than the file (or a bad bin) allows.
+    #[error("base block declares {declared:#x} bytes of hive bins, only {usable:#x} are readable{}", .reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    BinsTruncated {
+        /// Declared size.
+        declared: u32,
+        /// Size actually readable.
+        usable: u32,
+        /// Why reading stopped, if a bin was bad.
+        reason: Option<String>,
+    },
+    /// The base block's file format field is not 1.
+    #[error("file format field is {0}, expected 1")]
+    UnknownFileFormat(u32),
+}
+
+/// How to open a hive: limits and transaction logs.
+///
+/// ```
+/// use regnet_hive::{OpenOptions, LogFile};
+/// let log1: Vec<u8> = Vec::new();
+/// let opts = OpenOptions::new().log(LogFile::new("SYSTEM.LOG1", &log1));
+/// assert_eq!(opts.logs.len(), 1);
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct OpenOptions<'l> {
+    /// Resource limits.
+    pub limits: Limits,
+    /// Transaction logs to replay if the hive is dirty (LOG1 first, then LOG2, then LOG).
+    pub logs: Vec<LogFile<'l>>,
+}
+
+impl<'l> OpenOptions<'l> {
+    /// Default limits, no logs.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+    /// Adds a transaction log.
+    pub fn log(mut self, log: LogFile<'l>) -> Self {
+        self.logs.push(log);
+        self
+    }
+}
+
+/// An open registry hive.
+///
+/// Holds the file's bytes (borrowed when no replay was needed, so a memory
+/// map is never copied) and an index of its hive bins. Everything else is
+/// decoded on demand through cheap views ([`Key`], [`crate::Value`]).
+///
+/// `Hive` is `Send + Sync`: one hive can be read from many threads.
+///
+/// # Getting started
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/SYSTEM"))?;
+/// let hive = regnet_hive::Hive::open(&bytes[..])?;
+/// let key = hive.key("ControlSet001\\Services\\Tcpip\\Parameters")?;
+/// let host = key.value("hostname")?.expect("present").string()?;
+/// assert_eq!(host, "EXAMPLE-PC");
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Hive<'a> {
+    data: Cow<'a, [u8]>,
+    base: BaseBlock,
+    /// Readable hive bins data, bytes (all bins lie below this).
+    bins_len: u32,
+    /// (start, end) of each hive bin, relative to the hive bins data, ascending.
+    bins: Vec<(u32, u32)>,
+    limits: Limits,
+    warnings: Vec<Warning>,
+    recovery: Recovery,
+    cells_visited: AtomicU64,
+    data_bytes: AtomicU64,
+}
+
+impl<'a> Hive<'a> {
+    /// Opens a hive with default limits and no logs.
+    pub fn open(data: impl Into<Cow<'a, [u8]>>) -> Result<Hive<'a>> {
+        Self::open_with(data, &OpenOptions::default())
+    }
+
+    /// Opens a hive, replaying the given logs when it is dirty.
+    pub fn open_with(data: impl Into<Cow<'a, [u8]>>, opts: &OpenOptions<'_>) -> Result<Hive<'a>> {
+        let mut data: Cow<'a, [u8]> = data.into();
+        let limits = opts.limits;
+        Limits::check("max_hive_size", data.len() as u64, limits.max_hive_size)?;
+        let mut base = BaseBlock::parse(&data)?;
+        let mut warnings = Vec::new();
+        let was_dirty = !base.checksum_valid || base.sequences_differ();
+        let mut recovery = Recovery { dirty: was_dirty, ..Recovery::default() };
+        if was_dirty {
+            if !base.checksum_valid {
+                warnings.push(Warning::BadChecksum {
+                    stored: base.checksum,
+                    computed: crate::base_block::xor32(&data),
+                });
+            }
+            if base.sequences_differ() {
+                warnings.push(Warning::SequenceMismatch {
+                    primary: base.primary_sequence,
+                    secondary: base.secondary_sequence,
+                });
+            }
+            let (recovered, rec) = replay::recover(&data, &base, &opts.logs, &limits)?;
+            recovery = rec;
+            if let Some(bytes) = recovered {
+                data = Cow::Owned(bytes);
+                base = BaseBlock::parse(&data)?;
+            } else {
+                warnings.push(Warning::DirtyNotRecovered);
+            }
+        } else {
+            recovery.logs = replay::not_needed(&opts.logs);
+        }
+
+        if base.file_type != 0 {
+            return Err(HiveError::NotAPrimary { found: base.file_type });
+        }
+        if base.major_version != 1 || !(3..=6).contains(&base.minor_version) {
+            return Err(HiveError::UnsupportedVersion { major: base.major_version, minor: base.minor_version });
+        }
+        if base.file_format != 1 {
+            warnings.push(Warning::UnknownFileFormat(base.file_format));
+        }
+        let available = data.len().saturating_sub(BASE_BLOCK_SIZE);
+        if available < us(HBIN_ALIGN) {
+            return Err(HiveError::Truncated {
+                what: "hive bins",
+                offset: BASE_BLOCK_SIZE as u64,
+                needed: u64::from(HBIN_ALIGN),
+                available: available as u64,
+            });
+        }
+        let available = u32::try_from(available).unwrap_or(u32::MAX) / HBIN_ALIGN * HBIN_ALIGN;
+        let declared = base.hive_bins_data_size;
+        // A base block that fails its checksum cannot be trusted for the size:
+        // scan what the file holds instead (yarp's EffectiveSizeHive).
+        let scan_limit = if base.checksum_valid { declared.min(available) } else { available };
+        let (bins, stop) = scan_bins(&data, scan_limit);
+        let bins_len = bins.last().map_or(0, |b| b.1);
+        if bins.is_empty() {
+            return Err(stop.unwrap_or(HiveError::Truncated {
+                what: "hive bins",
+                offset: BASE_BLOCK_SIZE as u64,
+                needed: u64::from(HBIN_ALIGN),
+                available: u64::from(scan_limit),
+            }));
+        }
+        if base.checksum_valid && bins_len < declared {
+            warnings.push(Warning::BinsTruncated {
+                declared,
+                usable: bins_len,
+                reason: stop.map(|e| e.to_string()),
+            });
+        }
+        let hive = Hive {
+            data,
+            base,
+            bins_len,
+            bins,
+            limits,
+            warnings,
+            recovery,
+            cells_visited: AtomicU64::new(0),
+            data_bytes: AtomicU64::new(0),
+        };
+        // Fail early when there is no usable root: nothing else can be read.
+        hive.root_key()?;
+        Ok(hive)
+    }
+
+    /// The parsed base block (after any replay).
+    pub fn base_block(&self) -> &BaseBlock {
+        &self.base
+    }
+
+    /// Non-fatal findings from opening the hive.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// Whether the hive was dirty and what the transaction logs did about it.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    /// The limits this hive was opened with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The hive's bytes (the recovered image when logs were replayed).
+    pub fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Size of the readable hive bins data.
+    pub fn bins_len(&self) -> u32 {
+        self.bins_len
+    }
+
+    /// The root key.
+    pub fn root_key(&self) -> Result<Key<'_>> {
+        Key::at(self, self.base.root_cell_offset, "root cell offset", 0x24)
+    }
+
+    /// Looks a key up by path from the root, case-insensitively.
+    ///
+    /// Components are separated by `\`; leading, trailing and doubled
+    /// separators are ignored, so `""` and `"\\"` name the root.
+    pub fn key(&self, path: &str) -> Result<Key<'_>> {
+        self.root_key()?.subpath(path)
+    }
+
+    /// A depth-first walk over every key, with cycle detection.
+    pub fn walk(&self) -> Walk<'_> {
+        Walk::new(self)
+    }
+
+    /// Counts one cell read against `max_cells_visited`.
+    fn charge_cell(&self) -> Result<()> {
+        let n = self.cells_visited.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+        Limits::check("max_cells_visited", n, self.limits.max_cells_visited)
+    }
+
+    /// Counts value bytes handed out against the data budget.
+    pub(crate) fn charge_data(&self, len: u64) -> Result<()> {
+        let n = self.data_bytes.fetch_add(len, Ordering::Relaxed).saturating_add(len);
+        Limits::check("max_data_read", n, self.limits.max_data_read)
+    }
+
+    /// The data of the allocated cell at hive-bins offset `off` (without its size field).
+    ///
+    /// `what` and `at` (the file offset where the pointer is stored) go into errors.
+    pub(crate) fn cell(&self, off: u32, what: &'static str, at: u64) -> Result<&[u8]> {
+        self.charge_cell()?;
+        let bad = |reason| HiveError::BadOffset { what, offset: at, target: off, reason };
+        if off == NIL {
+            return Err(bad("the offset is nil (0xffffffff)"));
+        }
+        if off % 8 != 0 {
+            return Err(bad("not 8-byte aligned, so not a cell start"));
+        }
+        let idx = self.bins.partition_point(|b| b.0 <= off);
+        let &(start, end) = idx
+            .checked_sub(1)
+            .and_then(|i| self.bins.get(i))
+            .filter(|b| off < b.1)
+            .ok_or_else(|| bad("outside the hive bins"))?;
+        if off < start.saturating_add(HBIN_HEADER) {
+            return Err(bad("inside a hive bin header"));
+        }
+        let file_off = BASE_BLOCK_SIZE + us(off);
+        let cell_at = file_off as u64;
+        let size = i32_at(&self.data, file_off).ok_or_else(|| bad("past the end of the file"))?;
+        if size >= 0 {
+            return Err(bad("the cell there is not allocated"));
+        }
+        let len = size.unsigned_abs();
+        if len < 8 || len % 8 != 0 {
+            return Err(HiveError::BadCellSize { offset: cell_at, size, reason: "not a positive multiple of 8" });
+        }
+        if u64::from(off) + u64::from(len) > u64::from(end) {
+            return Err(HiveError::BadCellSize { offset: cell_at, size, reason: "the cell runs past its hive bin" });
+        }
+        slice(&self.data, file_off + 4, us(len) - 4).ok_or_else(|| bad("past the end of the file"))
+    }
+}
+
+/// File offset of a hive-bins offset, for error messages.
+#[inline]
+pub(crate) fn file_offset(off: u32) -> u64 {
+    BASE_BLOCK_SIZE as u64 + u64::from(off)
+}
+
+/// Walks the hive bins from the first one until `limit` bytes or the first
+/// bad bin. Returns the bins and, if it stopped early, why.
+fn scan_bins(data: &[u8], limit: u32) -> (Vec<(u32, u32)>, Option<HiveError>) {
+    let mut bins = Vec::new();
+    let mut pos: u32 = 0;
+    while pos < limit {
+        let at = file_offset(pos);
+        let hdr = match slice(data, BASE_BLOCK_SIZE + us(pos), us(HBIN_HEADER)) {
+            Some(h) => h,
+            None => break,
+        };
+        if hdr.get(..4) != Some(b"hbin") {
+            let e = HiveError::BadSignature { what: "hive bin", offset: at, expected: "hbin", found: sig4(hdr).to_vec() };
+            return (bins, Some(e));
+        }
+        let field_off = u32_at(hdr, 4).unwrap_or(NIL);
+        if field_off != pos {
+            let e = HiveError::BadField {
+                what: "hive bin offset field",
+                offset: at + 4,
+                value: u64::from(field_off),
+                expected: "the bin's own offset in the hive bins data",
+            };
+            return (bins, Some(e));
+        }
+        let size = u32_at(hdr, 8).unwrap_or(0);
+        if size < HBIN_ALIGN || size % HBIN_ALIGN != 0 {
+            let e = HiveError::BadField {
+                what: "hive bin size",
+                offset: at + 8,
+                value: u64::from(size),
+                expected: "a non-zero multiple of 4096",
+            };
+            return (bins, Some(e));
+        }
+        let end = match pos.checked_add(size) {
+            Some(e) if e <= limit => e,
+            _ => {
+                let e = HiveError::Truncated {
+                    what: "hive bin",
+                    offset: at,
+                    needed: u64::from(size),
+                    available: u64::from(limit - pos),
+                };
+                return (bins, Some(e));
+            }
+        };
+        bins.push((pos, end));
+        pos = end;
+    }
+    (bins, None)
+}
