@@ -136,6 +136,16 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Says on stderr what a walk had to skip: the first few in full, then only the count at the end.
+fn report_skip(n: u64, e: &regnet_hive::HiveError) {
+    const SHOWN: u64 = 20;
+    if n <= SHOWN {
+        eprintln!("regnet: skipped: {e}");
+    } else if n == SHOWN + 1 {
+        eprintln!("regnet: (further skipped keys are only counted)");
+    }
+}
+
 /// Collects a key's values as (name, type, data or error).
 fn values_of(key: &Key<'_>, errors: &mut Vec<String>) -> Vec<(String, u32, Result<Vec<u8>, String>)> {
     let mut out = Vec::new();
@@ -158,7 +168,7 @@ fn write_jsonl(hive: &Hive<'_>, out: &mut impl Write, nerr: &mut u64) -> io::Res
             Ok(e) => e,
             Err(e) => {
                 *nerr += 1;
-                eprintln!("regnet: skipped: {e}");
+                report_skip(*nerr, &e);
                 continue;
             }
         };
@@ -205,7 +215,7 @@ fn write_reg(hive: &Hive<'_>, out: &mut impl Write, nerr: &mut u64) -> io::Resul
             Ok(e) => e,
             Err(e) => {
                 *nerr += 1;
-                eprintln!("regnet: skipped: {e}");
+                report_skip(*nerr, &e);
                 continue;
             }
         };

@@ -41,8 +41,8 @@ pub enum Warning {
     /// The hive is dirty and no transaction log brought it up to date: recent changes may be missing.
     #[error("the hive is dirty and no transaction log was applied: recent changes may be missing")]
     DirtyNotRecovered,
-    /// The base block declares more hive bins than the file (or a bad bin) allows.
-    #[error("base block declares {declared:#x} bytes of hive bins, only {usable:#x} are readable{}", .reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    /// Some of the hive bins the base block declares are missing or damaged.
+    #[error("base block declares {declared:#x} bytes of hive bins, only {usable:#x} are readable{}", .reason.as_ref().map(|r| format!(" (first problem: {r})")).unwrap_or_default())]
     BinsTruncated {
         /// Declared size.
         declared: u32,
@@ -196,12 +196,9 @@ impl<'a> Hive<'a> {
                 available: u64::from(scan_limit),
             }));
         }
-        if base.checksum_valid && bins_len < declared {
-            warnings.push(Warning::BinsTruncated {
-                declared,
-                usable: bins_len,
-                reason: stop.map(|e| e.to_string()),
-            });
+        let usable: u32 = bins.iter().map(|b| b.1 - b.0).sum();
+        if base.checksum_valid && usable < declared {
+            warnings.push(Warning::BinsTruncated { declared, usable, reason: stop.map(|e| e.to_string()) });
         }
         let hive = Hive {
             data,
@@ -323,55 +320,70 @@ pub(crate) fn file_offset(off: u32) -> u64 {
     BASE_BLOCK_SIZE as u64 + u64::from(off)
 }
 
-/// Walks the hive bins from the first one until `limit` bytes or the first
-/// bad bin. Returns the bins and, if it stopped early, why.
+/// Walks the hive bins from the first one up to `limit` bytes. A bad bin
+/// (zeroed, torn or overwritten) does not end the scan: it resumes at the
+/// next 4 KiB boundary that holds a bin whose offset field names its own
+/// position, so keys beyond a damaged region stay readable. Returns the
+/// bins and the first problem met, if any. Work is bounded by `limit / 4096`.
 fn scan_bins(data: &[u8], limit: u32) -> (Vec<(u32, u32)>, Option<HiveError>) {
     let mut bins = Vec::new();
+    let mut first_err = None;
     let mut pos: u32 = 0;
     while pos < limit {
-        let at = file_offset(pos);
-        let hdr = match slice(data, BASE_BLOCK_SIZE + us(pos), us(HBIN_HEADER)) {
-            Some(h) => h,
-            None => break,
-        };
-        if hdr.get(..4) != Some(b"hbin") {
-            let e = HiveError::BadSignature { what: "hive bin", offset: at, expected: "hbin", found: sig4(hdr).to_vec() };
-            return (bins, Some(e));
-        }
-        let field_off = u32_at(hdr, 4).unwrap_or(NIL);
-        if field_off != pos {
-            let e = HiveError::BadField {
-                what: "hive bin offset field",
-                offset: at + 4,
-                value: u64::from(field_off),
-                expected: "the bin's own offset in the hive bins data",
-            };
-            return (bins, Some(e));
-        }
-        let size = u32_at(hdr, 8).unwrap_or(0);
-        if size < HBIN_ALIGN || size % HBIN_ALIGN != 0 {
-            let e = HiveError::BadField {
-                what: "hive bin size",
-                offset: at + 8,
-                value: u64::from(size),
-                expected: "a non-zero multiple of 4096",
-            };
-            return (bins, Some(e));
-        }
-        let end = match pos.checked_add(size) {
-            Some(e) if e <= limit => e,
-            _ => {
-                let e = HiveError::Truncated {
-                    what: "hive bin",
-                    offset: at,
-                    needed: u64::from(size),
-                    available: u64::from(limit - pos),
-                };
-                return (bins, Some(e));
+        match read_bin(data, pos, limit) {
+            Ok(end) => {
+                bins.push((pos, end));
+                pos = end;
             }
-        };
-        bins.push((pos, end));
-        pos = end;
+            Err(e) => {
+                first_err.get_or_insert(e);
+                pos = match pos.checked_add(HBIN_ALIGN) {
+                    Some(p) => p,
+                    None => break,
+                };
+            }
+        }
     }
-    (bins, None)
+    (bins, first_err)
+}
+
+/// Checks the hive bin header at `pos` and returns the bin's end.
+fn read_bin(data: &[u8], pos: u32, limit: u32) -> Result<u32> {
+    let at = file_offset(pos);
+    let hdr = slice(data, BASE_BLOCK_SIZE + us(pos), us(HBIN_HEADER)).ok_or(HiveError::Truncated {
+        what: "hive bin header",
+        offset: at,
+        needed: u64::from(HBIN_HEADER),
+        available: (data.len() as u64).saturating_sub(at),
+    })?;
+    if hdr.get(..4) != Some(b"hbin") {
+        return Err(HiveError::BadSignature { what: "hive bin", offset: at, expected: "hbin", found: sig4(hdr).to_vec() });
+    }
+    let field_off = u32_at(hdr, 4).unwrap_or(NIL);
+    if field_off != pos {
+        return Err(HiveError::BadField {
+            what: "hive bin offset field",
+            offset: at + 4,
+            value: u64::from(field_off),
+            expected: "the bin's own offset in the hive bins data",
+        });
+    }
+    let size = u32_at(hdr, 8).unwrap_or(0);
+    if size < HBIN_ALIGN || size % HBIN_ALIGN != 0 {
+        return Err(HiveError::BadField {
+            what: "hive bin size",
+            offset: at + 8,
+            value: u64::from(size),
+            expected: "a non-zero multiple of 4096",
+        });
+    }
+    match pos.checked_add(size) {
+        Some(end) if end <= limit => Ok(end),
+        _ => Err(HiveError::Truncated {
+            what: "hive bin",
+            offset: at,
+            needed: u64::from(size),
+            available: u64::from(limit - pos),
+        }),
+    }
 }
