@@ -1,7 +1,7 @@
 //! `regnet dump`: every key and value of a hive.
 
 use crate::CliError;
-use regnet_hive::{Hive, Key, LogFile, OpenOptions, Limits};
+use regnet_hive::{Hive, Key, Limits, LogFile, OpenOptions};
 use serde::Serialize;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -131,7 +131,10 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
         Err(e) => return Err(CliError(format!("writing output: {e}"))),
     }
     if errors > 0 {
-        eprintln!("regnet: {}: {errors} keys or values could not be read (see the \"errors\" fields)", args.hive.display());
+        eprintln!(
+            "regnet: {}: {errors} keys or values could not be read (see the \"errors\" fields)",
+            args.hive.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

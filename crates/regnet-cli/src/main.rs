@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "regnet", version, about = "Read a Windows VM's network settings offline, from its registry hive or disk image")]
+#[command(
+    name = "regnet",
+    version,
+    about = "Read a Windows VM's network settings offline, from its registry hive or disk image"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -99,9 +99,7 @@ impl BaseBlock {
 /// The XOR-32 checksum of the first 508 bytes (spec, base block note 2).
 pub fn xor32(head: &[u8]) -> u32 {
     let span = head.get(..CHECKSUM_SPAN).unwrap_or(head);
-    let mut c = span
-        .chunks_exact(4)
-        .fold(0u32, |acc, w| acc ^ u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+    let mut c = span.chunks_exact(4).fold(0u32, |acc, w| acc ^ u32::from_le_bytes(w.try_into().unwrap_or([0; 4])));
     if c == u32::MAX {
         c = u32::MAX - 1;
     }

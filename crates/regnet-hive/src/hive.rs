@@ -140,10 +140,8 @@ impl<'a> Hive<'a> {
         let mut recovery = Recovery { dirty: was_dirty, ..Recovery::default() };
         if was_dirty {
             if !base.checksum_valid {
-                warnings.push(Warning::BadChecksum {
-                    stored: base.checksum,
-                    computed: crate::base_block::xor32(&data),
-                });
+                warnings
+                    .push(Warning::BadChecksum { stored: base.checksum, computed: crate::base_block::xor32(&data) });
             }
             if base.sequences_differ() {
                 warnings.push(Warning::SequenceMismatch {
@@ -357,7 +355,12 @@ fn read_bin(data: &[u8], pos: u32, limit: u32) -> Result<u32> {
         available: (data.len() as u64).saturating_sub(at),
     })?;
     if hdr.get(..4) != Some(b"hbin") {
-        return Err(HiveError::BadSignature { what: "hive bin", offset: at, expected: "hbin", found: sig4(hdr).to_vec() });
+        return Err(HiveError::BadSignature {
+            what: "hive bin",
+            offset: at,
+            expected: "hbin",
+            found: sig4(hdr).to_vec(),
+        });
     }
     let field_off = u32_at(hdr, 4).unwrap_or(NIL);
     if field_off != pos {

@@ -33,7 +33,12 @@ impl<'h> Key<'h> {
         let cell = hive.cell(off, what, at)?;
         let fo = file_offset(off);
         if cell.get(..2) != Some(b"nk") {
-            return Err(HiveError::BadSignature { what: "key node", offset: fo + 4, expected: "nk", found: sig2(cell).to_vec() });
+            return Err(HiveError::BadSignature {
+                what: "key node",
+                offset: fo + 4,
+                expected: "nk",
+                found: sig2(cell).to_vec(),
+            });
         }
         if cell.len() < NK_FIXED {
             return Err(HiveError::CellTooSmall {
@@ -233,7 +238,8 @@ pub struct Subkeys<'h> {
 
 impl<'h> Subkeys<'h> {
     fn new(key: &Key<'h>) -> Subkeys<'h> {
-        let mut it = Subkeys { hive: key.hive, stack: Vec::new(), visited: std::collections::HashSet::new(), pending: None };
+        let mut it =
+            Subkeys { hive: key.hive, stack: Vec::new(), visited: std::collections::HashSet::new(), pending: None };
         if key.subkey_count() == 0 {
             return it;
         }
@@ -317,7 +323,10 @@ impl<'h> Iterator for Subkeys<'h> {
                         }
                     }
                     if !self.visited.insert(target) {
-                        return Some(Err(HiveError::AlreadyVisited { what: "subkey list", offset: file_offset(target) }));
+                        return Some(Err(HiveError::AlreadyVisited {
+                            what: "subkey list",
+                            offset: file_offset(target),
+                        }));
                     }
                     self.stack.push(sub);
                 }

@@ -63,9 +63,7 @@ impl<'h> Name<'h> {
                 }
             }
             Name::Utf16(_) => Cow::Owned(
-                char::decode_utf16(self.code_units())
-                    .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-                    .collect(),
+                char::decode_utf16(self.code_units()).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)).collect(),
             ),
         }
     }

@@ -211,7 +211,12 @@ fn parse_log<'l>(idx: usize, log: &LogFile<'l>, limits: &Limits) -> Result<(LogF
     let data = log.data;
     Limits::check("max_log_size", data.len() as u64, limits.max_log_size)?;
     if data.is_empty() {
-        return Err(HiveError::Truncated { what: "log base block (the log file is empty)", offset: 0, needed: SECTOR as u64, available: 0 });
+        return Err(HiveError::Truncated {
+            what: "log base block (the log file is empty)",
+            offset: 0,
+            needed: SECTOR as u64,
+            available: 0,
+        });
     }
     let base = BaseBlock::parse(data)?;
     if !base.checksum_valid {
@@ -299,9 +304,10 @@ fn parse_entry(data: &[u8], off: usize, expect: u32) -> Result<Option<(Entry<'_>
     if hbins_size == 0 || hbins_size % PAGE != 0 {
         return Err(format!("hive bins data size {hbins_size:#x} is not a non-zero multiple of 4096"));
     }
-    let refs_len = us(count).checked_mul(8).filter(|&n| n <= body.len()).ok_or_else(|| {
-        format!("{count} dirty page references do not fit the entry")
-    })?;
+    let refs_len = us(count)
+        .checked_mul(8)
+        .filter(|&n| n <= body.len())
+        .ok_or_else(|| format!("{count} dirty page references do not fit the entry"))?;
     let (refs_raw, mut pages) = body.split_at(refs_len);
     let mut refs = Vec::new();
     for r in refs_raw.chunks_exact(8) {
@@ -395,7 +401,11 @@ fn replay_new(
         let Some(best) = best else { return Ok(None) };
         let chosen = logs.swap_remove(best);
         for p in &logs {
-            set_status(rec, p.idx, ignored("the primary's base block is damaged; only the log with the latest entries is used"));
+            set_status(
+                rec,
+                p.idx,
+                ignored("the primary's base block is damaged; only the log with the latest entries is used"),
+            );
         }
         logs = vec![chosen];
         min_seq = 0;
@@ -473,11 +483,8 @@ fn replay_old(
     rec: &mut Recovery,
 ) -> Result<Option<Vec<u8>>, HiveError> {
     // With a damaged base block, the first hive bin's timestamp stands in for it.
-    let stamp = if base.checksum_valid {
-        base.last_written.0
-    } else {
-        u64_at(primary, BASE_BLOCK_SIZE + 20).unwrap_or(0)
-    };
+    let stamp =
+        if base.checksum_valid { base.last_written.0 } else { u64_at(primary, BASE_BLOCK_SIZE + 20).unwrap_or(0) };
     // A log whose timestamp matches belongs to the interrupted write. When the
     // primary's base block is damaged, its stand-in timestamp may be stale, so
     // any valid log is accepted then, a matching one first.
@@ -491,7 +498,11 @@ fn replay_old(
             continue;
         }
         if p.base.last_written.0 != stamp && base.checksum_valid {
-            set_status(rec, p.idx, ignored("its timestamp does not match the primary file: it belongs to another write"));
+            set_status(
+                rec,
+                p.idx,
+                ignored("its timestamp does not match the primary file: it belongs to another write"),
+            );
             continue;
         }
         match dirty_pages(&p.base, data) {

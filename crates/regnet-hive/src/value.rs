@@ -137,12 +137,22 @@ impl<'h> Value<'h> {
         let cell = hive.cell(off, "value list element", at)?;
         let fo = file_offset(off);
         if cell.get(..2) != Some(b"vk") {
-            return Err(HiveError::BadSignature { what: "key value", offset: fo + 4, expected: "vk", found: sig2(cell).to_vec() });
+            return Err(HiveError::BadSignature {
+                what: "key value",
+                offset: fo + 4,
+                expected: "vk",
+                found: sig2(cell).to_vec(),
+            });
         }
         let name_len = u16_at(cell, 2).map_or(0, usize::from);
         let needed = VK_FIXED + name_len;
         if needed > cell.len() {
-            return Err(HiveError::CellTooSmall { what: "value name", offset: fo, needed: needed as u64, available: cell.len() as u64 });
+            return Err(HiveError::CellTooSmall {
+                what: "value name",
+                offset: fo,
+                needed: needed as u64,
+                available: cell.len() as u64,
+            });
         }
         Ok(Value { hive, offset: off, cell })
     }
@@ -204,7 +214,8 @@ impl<'h> Value<'h> {
         let bad = |reason| HiveError::BadData { offset: fo, reason };
         if raw & DATA_INLINE != 0 {
             // Stored in the offset field itself.
-            let bytes = slice(self.cell, 8, us(len)).filter(|_| len <= 4).ok_or(bad("inline data longer than 4 bytes"))?;
+            let bytes =
+                slice(self.cell, 8, us(len)).filter(|_| len <= 4).ok_or(bad("inline data longer than 4 bytes"))?;
             return Ok(Cow::Borrowed(bytes));
         }
         if len == 0 {
@@ -230,8 +241,18 @@ impl<'h> Value<'h> {
     /// Joins the segments of a `db` record.
     fn big_data(&self, db: &'h [u8], db_off: u32, len: u32) -> Result<Vec<u8>> {
         let fo = file_offset(db_off);
-        let nseg = u16_at(db, 2).ok_or(HiveError::CellTooSmall { what: "big data record", offset: fo, needed: 8, available: db.len() as u64 })?;
-        let list_off = u32_at(db, 4).ok_or(HiveError::CellTooSmall { what: "big data record", offset: fo, needed: 8, available: db.len() as u64 })?;
+        let nseg = u16_at(db, 2).ok_or(HiveError::CellTooSmall {
+            what: "big data record",
+            offset: fo,
+            needed: 8,
+            available: db.len() as u64,
+        })?;
+        let list_off = u32_at(db, 4).ok_or(HiveError::CellTooSmall {
+            what: "big data record",
+            offset: fo,
+            needed: 8,
+            available: db.len() as u64,
+        })?;
         let needed = len.div_ceil(BIG_DATA_SEGMENT);
         if u32::from(nseg) < needed {
             return Err(HiveError::BadField {
@@ -329,13 +350,19 @@ impl<'h> Value<'h> {
 
 /// UTF-16LE up to the first NUL, lossy.
 pub fn decode_utf16z(data: &[u8]) -> String {
-    let units = data.chunks_exact(2).map(|c| u16::from_le_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)])).take_while(|&u| u != 0);
+    let units = data
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)]))
+        .take_while(|&u| u != 0);
     char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)).collect()
 }
 
 /// REG_MULTI_SZ: NUL-separated UTF-16LE strings, ended by an empty string or the data's end.
 pub fn decode_multi_sz(data: &[u8]) -> Vec<String> {
-    let units: Vec<u16> = data.chunks_exact(2).map(|c| u16::from_le_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)])).collect();
+    let units: Vec<u16> = data
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)]))
+        .collect();
     let mut out = Vec::new();
     for s in units.split(|&u| u == 0) {
         if s.is_empty() {

@@ -108,7 +108,10 @@ impl<'h> Walk<'h> {
                 Some(Err(e)) => return Some(Err(e)),
                 Some(Ok(key)) => {
                     if !self.visit(key.offset()) {
-                        return Some(Err(HiveError::AlreadyVisited { what: "key node", offset: file_offset(key.offset()) }));
+                        return Some(Err(HiveError::AlreadyVisited {
+                            what: "key node",
+                            offset: file_offset(key.offset()),
+                        }));
                     }
                     let max = self.hive.limits().max_key_depth;
                     if depth > max as usize {

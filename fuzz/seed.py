@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Seed a fuzz corpus from hive files found under the given folders.
+
+hive_walk takes a hive file as it is. log_replay takes one input that packs a
+primary and its two logs: a flags byte (1 = re-seal HvLE hashes), then
+u32-length-prefixed primary, u32-length-prefixed LOG1, and LOG2 to the end
+(see fuzz/src/lib.rs). A hive with no logs is packed with empty logs.
+"""
+import hashlib, os, struct, sys
+
+target, out, *dirs = sys.argv[1:]
+MAX = 1 << 20
+
+def hives():
+    for d in dirs:
+        if not os.path.isdir(d):
+            continue
+        for root, _, files in os.walk(d):
+            for f in sorted(files):
+                p = os.path.join(root, f)
+                try:
+                    with open(p, 'rb') as fh:
+                        head = fh.read(32)
+                except OSError:
+                    continue
+                # primaries only (file type 0 at byte 28)
+                if head[:4] == b'regf' and len(head) >= 32 and struct.unpack_from('<I', head, 28)[0] == 0:
+                    yield p
+
+def read(p):
+    try:
+        with open(p, 'rb') as fh:
+            return fh.read()
+    except OSError:
+        return b''
+
+def sibling(p, suffix):
+    d, name = os.path.split(p)
+    for f in os.listdir(d):
+        if f.lower() == (name + suffix).lower():
+            return read(os.path.join(d, f))
+    return b''
+
+n = 0
+for p in hives():
+    data = read(p)
+    if target == 'log_replay':
+        l1, l2 = sibling(p, '.LOG1'), sibling(p, '.LOG2')
+        data = bytes([1]) + struct.pack('<I', len(data)) + data + struct.pack('<I', len(l1)) + l1 + l2
+    if len(data) > MAX:
+        continue
+    name = hashlib.sha1(data).hexdigest()
+    with open(os.path.join(out, name), 'wb') as fh:
+        fh.write(data)
+    n += 1
+print(f"seeded {n} inputs into {out}", file=sys.stderr)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test of regnet: builds the fixtures that need real tools
+# (testdata/build.sh), then the whole cargo test suite.
+#
+# On a machine without the tools (hivex, ...) and without root, the tests that
+# need them print why they skip. As root with apt-get, missing Debian packages
+# are installed first (set REGNET_NO_INSTALL=1 to prevent that).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(libwin-hivex-perl libhivex-bin)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "${REGNET_NO_INSTALL:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "scripts/test.sh: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "scripts/test.sh: not installed: ${missing[*]} (the tests that need them will skip)" >&2
+  fi
+fi
+
+testdata/build.sh
+cargo test --workspace --locked
