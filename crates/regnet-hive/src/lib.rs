@@ -57,6 +57,7 @@ mod marvin;
 mod name;
 mod replay;
 mod time;
+mod upcase;
 mod value;
 mod walk;
 
@@ -66,8 +67,9 @@ pub use hive::{Hive, OpenOptions, Warning};
 pub use key::{Key, Subkeys};
 pub use limits::Limits;
 pub use marvin::{marvin32, REGISTRY_SEED};
-pub use name::{upcase, Name};
+pub use name::Name;
 pub use replay::{LogFile, LogFormat, LogReport, LogStatus, Recovery};
 pub use time::FileTime;
+pub use upcase::upcase;
 pub use value::{decode_multi_sz, decode_utf16z, Value, ValueType, Values, BIG_DATA_SEGMENT};
 pub use walk::{Walk, WalkEntry};

@@ -1,5 +1,6 @@
 //! Key and value names, and the case-insensitive comparison Windows uses.
 
+use crate::upcase::upcase;
 use serde::{Serialize, Serializer};
 use std::borrow::Cow;
 use std::fmt;
@@ -111,22 +112,6 @@ impl<'h> Name<'h> {
     }
 }
 
-/// Upper-cases one UTF-16 code unit with simple (one-to-one) case mapping,
-/// as Windows' registry does: characters whose uppercase is several
-/// characters (ß) or outside the BMP stay as they are, and surrogate halves
-/// are compared as they are.
-pub fn upcase(c: u16) -> u16 {
-    if c < 0x80 {
-        return if (u16::from(b'a')..=u16::from(b'z')).contains(&c) { c - 32 } else { c };
-    }
-    let Some(ch) = char::from_u32(u32::from(c)) else { return c };
-    let mut up = ch.to_uppercase();
-    match (up.next(), up.next()) {
-        (Some(u), None) => u16::try_from(u32::from(u)).unwrap_or(c),
-        _ => c,
-    }
-}
-
 impl fmt::Debug for Name<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.to_string_lossy(), f)
@@ -158,6 +143,8 @@ mod tests {
         assert_eq!(upcase(0x3C3), 0x3A3); // σ -> Σ
         assert_eq!(upcase(0x430), 0x410); // а -> А
         assert_eq!(upcase(0xD800), 0xD800);
+        assert_eq!(upcase(0xB5), 0xB5); // µ stays on Windows
+        assert_eq!(upcase(0x131), 0x131); // ı stays on Windows
     }
 
     #[test]

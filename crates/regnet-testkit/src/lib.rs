@@ -29,12 +29,12 @@ pub mod upcase;
 pub mod writer;
 
 pub use logs::{
-    fix_hvle_hashes, marvin32, new_format_logs, old_format_log, DirtySet, LogEntryInfo, LogFile,
-    LogSplit, HVLE_MARVIN32_SEED,
+    fix_hvle_hashes, marvin32, new_format_logs, old_format_log, DirtySet, LogEntryInfo, LogFile, LogSplit,
+    HVLE_MARVIN32_SEED,
 };
 pub use upcase::{upcase_utf16, upcase_utf16_unit};
 pub use writer::{
-    fix_checksum, lf_hint, lh_hash, try_write_hive_with_map, write_hive, write_hive_with_map,
-    xor32_checksum, BinLayout, DataLayout, KeyLayout, KeySpec, Layout, ListKind, Name, ValueLayout,
-    ValueSpec, WriteError, WriterOptions,
+    fix_checksum, lf_hint, lh_hash, try_write_hive_with_map, write_hive, write_hive_with_map, xor32_checksum,
+    BinLayout, DataLayout, KeyLayout, KeySpec, Layout, ListKind, Name, ValueLayout, ValueSpec, WriteError,
+    WriterOptions,
 };

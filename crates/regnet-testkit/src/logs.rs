@@ -120,11 +120,7 @@ impl DirtySet {
     /// Writes `dir/name`, `dir/name.LOG1` and `dir/name.LOG2` (empty logs as 0-byte files, as
     /// Windows leaves them), the layout a reader's log discovery expects. Returns the primary's
     /// path.
-    pub fn write_files(
-        &self,
-        dir: &std::path::Path,
-        name: &str,
-    ) -> std::io::Result<std::path::PathBuf> {
+    pub fn write_files(&self, dir: &std::path::Path, name: &str) -> std::io::Result<std::path::PathBuf> {
         let primary = dir.join(name);
         std::fs::write(&primary, &self.primary)?;
         std::fs::write(dir.join(format!("{name}.LOG1")), &self.log1)?;
@@ -151,23 +147,13 @@ struct HiveInfo<'a> {
 
 impl HiveInfo<'_> {
     fn new<'a>(bytes: &'a [u8], what: &str) -> HiveInfo<'a> {
-        assert!(
-            bytes.len() >= BASE_BLOCK_SIZE && &bytes[..4] == b"regf",
-            "{what}: not a hive written by write_hive"
-        );
+        assert!(bytes.len() >= BASE_BLOCK_SIZE && &bytes[..4] == b"regf", "{what}: not a hive written by write_hive");
         let hbins_size = rd32(bytes, bb::HIVE_BINS_DATA_SIZE) as usize;
         assert!(
-            hbins_size.is_multiple_of(PAGE)
-                && hbins_size > 0
-                && bytes.len() >= BASE_BLOCK_SIZE + hbins_size,
+            hbins_size.is_multiple_of(PAGE) && hbins_size > 0 && bytes.len() >= BASE_BLOCK_SIZE + hbins_size,
             "{what}: hive-bins size {hbins_size:#x} does not fit the file"
         );
-        HiveInfo {
-            bytes,
-            hbins_size,
-            secondary: rd32(bytes, bb::SECONDARY_SEQUENCE),
-            flags: rd32(bytes, bb::FLAGS),
-        }
+        HiveInfo { bytes, hbins_size, secondary: rd32(bytes, bb::SECONDARY_SEQUENCE), flags: rd32(bytes, bb::FLAGS) }
     }
 
     fn page(&self, index: usize) -> Option<&[u8]> {
@@ -179,9 +165,7 @@ impl HiveInfo<'_> {
 /// Indices of the 4 KiB pages of `after`'s hive-bins data that differ from `before` (or lie beyond
 /// its end).
 fn dirty_pages(before: &HiveInfo, after: &HiveInfo) -> Vec<usize> {
-    (0..after.hbins_size / PAGE)
-        .filter(|&i| before.page(i) != after.page(i))
-        .collect()
+    (0..after.hbins_size / PAGE).filter(|&i| before.page(i) != after.page(i)).collect()
 }
 
 fn check_pair(before: &HiveInfo, after: &HiveInfo) {
@@ -196,11 +180,7 @@ fn check_pair(before: &HiveInfo, after: &HiveInfo) {
 /// secondary (a write was started and not finished), which makes it dirty.
 fn dirty_primary(before: &HiveInfo) -> Vec<u8> {
     let mut primary = before.bytes[..BASE_BLOCK_SIZE + before.hbins_size].to_vec();
-    wr32(
-        &mut primary,
-        bb::PRIMARY_SEQUENCE,
-        before.secondary.wrapping_add(1),
-    );
+    wr32(&mut primary, bb::PRIMARY_SEQUENCE, before.secondary.wrapping_add(1));
     fix_checksum(&mut primary);
     primary
 }
@@ -255,10 +235,7 @@ pub fn new_format_logs(before: &[u8], after: &[u8], entries: usize, split: LogSp
 
     // Page 0 goes into every entry; the other dirty pages are divided into `entries` consecutive
     // chunks.
-    let rest: Vec<usize> = dirty_pages(&before, &after)
-        .into_iter()
-        .filter(|&p| p != 0)
-        .collect();
+    let rest: Vec<usize> = dirty_pages(&before, &after).into_iter().filter(|&p| p != 0).collect();
     let (per, extra) = (rest.len() / entries, rest.len() % entries);
     let mut chunks = Vec::with_capacity(entries);
     let mut start = 0;
@@ -284,23 +261,14 @@ pub fn new_format_logs(before: &[u8], after: &[u8], entries: usize, split: LogSp
         let runs = page_runs(pages);
         let end_of_pages = runs.last().map_or(0, |&(o, s)| (o + s) as usize);
         reached = reached.max(end_of_pages);
-        let hbins_size = if i + 1 == entries {
-            after.hbins_size
-        } else {
-            reached
-        };
-        let (which, file) = if i < n_log1 {
-            (0, LogFile::Log1)
-        } else {
-            (1, LogFile::Log2)
-        };
+        let hbins_size = if i + 1 == entries { after.hbins_size } else { reached };
+        let (which, file) = if i < n_log1 { (0, LogFile::Log1) } else { (1, LogFile::Log2) };
         let log = &mut logs[which];
         if log.is_empty() {
             log.extend(log_base_block(&primary, sequence, 6, hbins_size));
         }
         let offset = log.len();
-        let payload =
-            HVLE_HEADER + 8 * runs.len() + runs.iter().map(|&(_, s)| s as usize).sum::<usize>();
+        let payload = HVLE_HEADER + 8 * runs.len() + runs.iter().map(|&(_, s)| s as usize).sum::<usize>();
         // Windows pads each entry so that it ends on a 4 KiB boundary of the log file.
         let size = (offset + payload).div_ceil(PAGE) * PAGE - offset;
         let mut e = vec![0u8; size];
@@ -323,22 +291,10 @@ pub fn new_format_logs(before: &[u8], after: &[u8], entries: usize, split: LogSp
         }
         set_hvle_hashes(&mut e);
         log.extend(e);
-        infos.push(LogEntryInfo {
-            file,
-            offset,
-            size,
-            sequence,
-            hive_bins_size: hbins_size as u32,
-            pages: runs,
-        });
+        infos.push(LogEntryInfo { file, offset, size, sequence, hive_bins_size: hbins_size as u32, pages: runs });
     }
     let [log1, log2] = logs;
-    DirtySet {
-        primary,
-        log1,
-        log2,
-        entries: infos,
-    }
+    DirtySet { primary, log1, log2, entries: infos }
 }
 
 /// Computes Hash-1 (over the entry from offset 40) and then Hash-2 (over the first 32 bytes) of one
@@ -390,12 +346,7 @@ pub fn old_format_log(before: &[u8], after: &[u8]) -> DirtySet {
     let primary = dirty_primary(&before);
     let dirty = dirty_pages(&before, &after);
 
-    let mut log = log_base_block(
-        &primary,
-        before.secondary.wrapping_add(1),
-        1,
-        after.hbins_size,
-    );
+    let mut log = log_base_block(&primary, before.secondary.wrapping_add(1), 1, after.hbins_size);
     log.extend_from_slice(b"DIRT");
     let mut bitmap = vec![0u8; after.hbins_size / SECTOR / 8];
     for &p in &dirty {
@@ -407,12 +358,7 @@ pub fn old_format_log(before: &[u8], after: &[u8]) -> DirtySet {
         let src = BASE_BLOCK_SIZE + p * PAGE;
         log.extend_from_slice(&after.bytes[src..src + PAGE]);
     }
-    DirtySet {
-        primary,
-        log1: log,
-        log2: Vec::new(),
-        entries: Vec::new(),
-    }
+    DirtySet { primary, log1: log, log2: Vec::new(), entries: Vec::new() }
 }
 
 #[cfg(test)]
@@ -437,10 +383,7 @@ mod tests {
 
     #[test]
     fn page_runs_merge_contiguous_pages() {
-        assert_eq!(
-            page_runs(&[0, 1, 2, 5, 7, 8]),
-            vec![(0, 0x3000), (0x5000, 0x1000), (0x7000, 0x2000)]
-        );
+        assert_eq!(page_runs(&[0, 1, 2, 5, 7, 8]), vec![(0, 0x3000), (0x5000, 0x1000), (0x7000, 0x2000)]);
         assert!(page_runs(&[]).is_empty());
     }
 }

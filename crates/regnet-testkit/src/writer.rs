@@ -173,9 +173,7 @@ impl Name {
     pub fn ascii(s: &str) -> Name {
         let bytes = s
             .chars()
-            .map(|c| {
-                u8::try_from(u32::from(c)).unwrap_or_else(|_| panic!("{s:?}: {c:?} is not Latin-1"))
-            })
+            .map(|c| u8::try_from(u32::from(c)).unwrap_or_else(|_| panic!("{s:?}: {c:?} is not Latin-1")))
             .collect();
         Name::Latin1(bytes)
     }
@@ -281,11 +279,7 @@ pub struct ValueSpec {
 impl ValueSpec {
     /// A value with any type and raw data.
     pub fn new(name: impl Into<Name>, data_type: u32, data: impl Into<Vec<u8>>) -> ValueSpec {
-        ValueSpec {
-            name: name.into(),
-            data_type,
-            data: data.into(),
-        }
+        ValueSpec { name: name.into(), data_type, data: data.into() }
     }
 
     /// REG_SZ: UTF-16LE text with a terminating NUL, as Windows stores it.
@@ -409,10 +403,7 @@ impl KeySpec {
         let mut k = self;
         for part in path.split('\\').filter(|p| !p.is_empty()) {
             let want = Name::auto(part).upcase_units();
-            k = k
-                .subkeys
-                .iter_mut()
-                .find(|s| s.name.upcase_units() == want)?;
+            k = k.subkeys.iter_mut().find(|s| s.name.upcase_units() == want)?;
         }
         Some(k)
     }
@@ -483,11 +474,7 @@ impl WriterOptions {
     pub fn for_minor(minor_version: u32) -> WriterOptions {
         WriterOptions {
             minor_version,
-            list_kind: if minor_version <= 4 {
-                ListKind::Lf
-            } else {
-                ListKind::Lh
-            },
+            list_kind: if minor_version <= 4 { ListKind::Lf } else { ListKind::Lh },
             ..WriterOptions::default()
         }
     }
@@ -500,21 +487,13 @@ impl WriterOptions {
 #[non_exhaustive]
 pub enum WriteError {
     /// Two subkeys of the key at `parent` have names that are equal after Windows uppercasing.
-    DuplicateSubkey {
-        parent: String,
-        first: String,
-        second: String,
-    },
+    DuplicateSubkey { parent: String, first: String, second: String },
     /// A key or value name longer than 65535 bytes (the name-length fields are 16 bits).
     NameTooLong { path: String },
     /// A class name longer than 65535 bytes.
     ClassTooLong { path: String },
     /// Data too large for a single cell or a `db` record.
-    DataTooLarge {
-        path: String,
-        value: String,
-        len: usize,
-    },
+    DataTooLarge { path: String, value: String, len: usize },
     /// An option out of range.
     InvalidOptions(String),
     /// The hive would exceed 4 GiB.
@@ -524,25 +503,15 @@ pub enum WriteError {
 impl fmt::Display for WriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WriteError::DuplicateSubkey {
-                parent,
-                first,
-                second,
-            } => {
-                write!(
-                    f,
-                    "key {parent:?}: subkeys {first:?} and {second:?} differ only in case"
-                )
+            WriteError::DuplicateSubkey { parent, first, second } => {
+                write!(f, "key {parent:?}: subkeys {first:?} and {second:?} differ only in case")
             }
             WriteError::NameTooLong { path } => write!(f, "{path:?}: name longer than 65535 bytes"),
             WriteError::ClassTooLong { path } => {
                 write!(f, "{path:?}: class name longer than 65535 bytes")
             }
             WriteError::DataTooLarge { path, value, len } => {
-                write!(
-                    f,
-                    "{path:?} value {value:?}: {len} bytes of data is too large"
-                )
+                write!(f, "{path:?} value {value:?}: {len} bytes of data is too large")
             }
             WriteError::InvalidOptions(s) => write!(f, "invalid writer options: {s}"),
             WriteError::HiveTooLarge => write!(f, "hive larger than 4 GiB"),
@@ -560,11 +529,7 @@ pub enum DataLayout {
     /// In one cell.
     Cell(u32),
     /// A `db` record, its segment list, and the segment cells.
-    Big {
-        db: u32,
-        segment_list: u32,
-        segments: Vec<u32>,
-    },
+    Big { db: u32, segment_list: u32, segments: Vec<u32> },
 }
 
 impl DataLayout {
@@ -608,10 +573,7 @@ pub struct KeyLayout {
 impl KeyLayout {
     /// The layout of a value by name (exact match on the lossy name).
     pub fn value(&self, name: &str) -> &ValueLayout {
-        self.values
-            .iter()
-            .find(|v| v.name == name)
-            .unwrap_or_else(|| panic!("no value {name:?}"))
+        self.values.iter().find(|v| v.name == name).unwrap_or_else(|| panic!("no value {name:?}"))
     }
 }
 
@@ -641,9 +603,7 @@ pub struct Layout {
 impl Layout {
     /// The layout of a key by path ("\\" for the root); panics if absent.
     pub fn key(&self, path: &str) -> &KeyLayout {
-        self.keys
-            .get(path)
-            .unwrap_or_else(|| panic!("no key {path:?} in layout"))
+        self.keys.get(path).unwrap_or_else(|| panic!("no key {path:?} in layout"))
     }
 }
 
@@ -651,9 +611,7 @@ impl Layout {
 ///
 /// Panics if `base_block` is shorter than 508 bytes.
 pub fn xor32_checksum(base_block: &[u8]) -> u32 {
-    let c = base_block[..508].chunks_exact(4).fold(0u32, |c, g| {
-        c ^ u32::from_le_bytes([g[0], g[1], g[2], g[3]])
-    });
+    let c = base_block[..508].chunks_exact(4).fold(0u32, |c, g| c ^ u32::from_le_bytes([g[0], g[1], g[2], g[3]]));
     match c {
         0xFFFF_FFFF => 0xFFFF_FFFE,
         0 => 1,
@@ -665,16 +623,13 @@ pub fn xor32_checksum(base_block: &[u8]) -> u32 {
 /// copy), e.g. after a test has patched a base block field.
 pub fn fix_checksum(hive: &mut [u8]) {
     let c = xor32_checksum(hive);
-    hive[base_block_field::CHECKSUM..base_block_field::CHECKSUM + 4]
-        .copy_from_slice(&c.to_le_bytes());
+    hive[base_block_field::CHECKSUM..base_block_field::CHECKSUM + 4].copy_from_slice(&c.to_le_bytes());
 }
 
 /// The `lh` hash of a name (spec, "Hash leaf"): H = 37 * H + C over the uppercase UTF-16 code
 /// units.
 pub fn lh_hash(name: &Name) -> u32 {
-    name.upcase_units()
-        .iter()
-        .fold(0u32, |h, &c| h.wrapping_mul(37).wrapping_add(u32::from(c)))
+    name.upcase_units().iter().fold(0u32, |h, &c| h.wrapping_mul(37).wrapping_add(u32::from(c)))
 }
 
 /// The `lf` name hint (spec, "Fast leaf"): the first 4 characters as extended ASCII, NUL-padded;
@@ -721,11 +676,7 @@ pub fn minimal_security_descriptor() -> Vec<u8> {
     let system = sid(5, &[18]);
     let everyone = sid(1, &[0]);
     let mut aces = Vec::new();
-    for (mask, s) in [
-        (KEY_ALL_ACCESS, &admins),
-        (KEY_ALL_ACCESS, &system),
-        (KEY_READ, &everyone),
-    ] {
+    for (mask, s) in [(KEY_ALL_ACCESS, &admins), (KEY_ALL_ACCESS, &system), (KEY_READ, &everyone)] {
         let size = (8 + s.len()) as u16;
         aces.push(0u8); // ACCESS_ALLOWED_ACE_TYPE
         aces.push(CONTAINER_INHERIT_ACE);
@@ -766,10 +717,7 @@ pub fn write_hive_with_map(root: &KeySpec, opts: &WriterOptions) -> (Vec<u8>, La
 }
 
 /// Non-panicking form of [`write_hive_with_map`].
-pub fn try_write_hive_with_map(
-    root: &KeySpec,
-    opts: &WriterOptions,
-) -> Result<(Vec<u8>, Layout), WriteError> {
+pub fn try_write_hive_with_map(root: &KeySpec, opts: &WriterOptions) -> Result<(Vec<u8>, Layout), WriteError> {
     if !(3..=6).contains(&opts.minor_version) {
         return Err(WriteError::InvalidOptions(format!(
             "minor version {} (3..=6 are supported; patch the base block for others)",
@@ -777,16 +725,9 @@ pub fn try_write_hive_with_map(
         )));
     }
     if opts.ri_chunk == Some(0) {
-        return Err(WriteError::InvalidOptions(
-            "ri_chunk must be at least 1".into(),
-        ));
+        return Err(WriteError::InvalidOptions("ri_chunk must be at least 1".into()));
     }
-    let mut w = Writer {
-        opts,
-        arena: Arena::new(),
-        keys: BTreeMap::new(),
-        security: 0,
-    };
+    let mut w = Writer { opts, arena: Arena::new(), keys: BTreeMap::new(), security: 0 };
     let root_cell = w.arena.alloc(nk_len(&root.name, "\\")?)?;
     w.security = w.arena.alloc(20 + minimal_security_descriptor().len())?;
     w.place_key(root, root_cell, None, "\\".to_string())?;
@@ -806,13 +747,7 @@ pub fn try_write_hive_with_map(
     let hive_bins_size = u32::try_from(hbins.len()).map_err(|_| WriteError::HiveTooLarge)?;
     let mut out = base_block(opts, root_cell, hive_bins_size);
     out.extend(hbins);
-    let layout = Layout {
-        root: root_cell,
-        security: w.security,
-        hive_bins_size,
-        bins,
-        keys: w.keys,
-    };
+    let layout = Layout { root: root_cell, security: w.security, hive_bins_size, bins, keys: w.keys };
     Ok((out, layout))
 }
 
@@ -864,10 +799,7 @@ struct Arena {
 impl Arena {
     fn new() -> Arena {
         Arena {
-            bins: vec![BinLayout {
-                offset: 0,
-                size: HBIN_ALIGN as u32,
-            }],
+            bins: vec![BinLayout { offset: 0, size: HBIN_ALIGN as u32 }],
             cells: BTreeMap::new(),
             next: HBIN_HEADER_SIZE,
             bin_end: HBIN_ALIGN,
@@ -898,10 +830,7 @@ impl Arena {
 
     fn set(&mut self, off: u32, record: Vec<u8>) {
         let cell = self.cells.get_mut(&off).expect("set on an allocated cell");
-        assert!(
-            record.len() + 4 <= cell.0 as usize,
-            "record larger than its cell"
-        );
+        assert!(record.len() + 4 <= cell.0 as usize, "record larger than its cell");
         cell.1 = record;
     }
 
@@ -926,11 +855,8 @@ impl Arena {
             out[o + 4..o + 4 + record.len()].copy_from_slice(record);
         }
         // Free tails: from the end of the last cell in each bin to the end of the bin.
-        let mut ends: BTreeMap<u32, u32> = self
-            .bins
-            .iter()
-            .map(|b| (b.offset, b.offset + HBIN_HEADER_SIZE as u32))
-            .collect();
+        let mut ends: BTreeMap<u32, u32> =
+            self.bins.iter().map(|b| (b.offset, b.offset + HBIN_HEADER_SIZE as u32)).collect();
         for (&off, (size, _)) in &self.cells {
             let (&bin_off, _) = ends.range(..=off).next_back().expect("cell inside a bin");
             ends.insert(bin_off, off + size);
@@ -950,9 +876,7 @@ impl Arena {
 fn nk_len(name: &Name, path: &str) -> Result<usize, WriteError> {
     let n = name.stored_bytes().len();
     if n > usize::from(u16::MAX) {
-        return Err(WriteError::NameTooLong {
-            path: path.to_string(),
-        });
+        return Err(WriteError::NameTooLong { path: path.to_string() });
     }
     Ok(nk_field::NAME + n)
 }
@@ -979,13 +903,7 @@ struct Writer<'a> {
 impl Writer<'_> {
     /// Allocates everything belonging to `key` (whose nk cell is already allocated), fills its nk,
     /// then recurses.
-    fn place_key(
-        &mut self,
-        key: &KeySpec,
-        nk: u32,
-        parent: Option<u32>,
-        path: String,
-    ) -> Result<(), WriteError> {
+    fn place_key(&mut self, key: &KeySpec, nk: u32, parent: Option<u32>, path: String) -> Result<(), WriteError> {
         // Class name.
         let class = match &key.class_name {
             Some(c) => {
@@ -1000,20 +918,13 @@ impl Writer<'_> {
         };
 
         // Values: the list first, then each vk followed by its data, like a freshly written key.
-        let value_list = if key.values.is_empty() {
-            None
-        } else {
-            Some(self.arena.alloc(4 * key.values.len())?)
-        };
+        let value_list = if key.values.is_empty() { None } else { Some(self.arena.alloc(4 * key.values.len())?) };
         let mut values = Vec::with_capacity(key.values.len());
         for v in &key.values {
             values.push(self.place_value(v, &path)?);
         }
         if let Some(vl) = value_list {
-            let list: Vec<u8> = values
-                .iter()
-                .flat_map(|v: &ValueLayout| v.vk.to_le_bytes())
-                .collect();
+            let list: Vec<u8> = values.iter().flat_map(|v: &ValueLayout| v.vk.to_le_bytes()).collect();
             self.arena.set(vl, list);
         }
 
@@ -1035,33 +946,17 @@ impl Writer<'_> {
                 });
             }
         }
-        let elements: Vec<(u32, &Name)> = sorted
-            .iter()
-            .map(|&i| (children[i].2, &children[i].1.name))
-            .collect();
+        let elements: Vec<(u32, &Name)> = sorted.iter().map(|&i| (children[i].2, &children[i].1.name)).collect();
         let (subkey_list, uses_ri, subkey_leaves) = self.place_subkey_lists(&elements)?;
 
         // The key node itself.
-        let flags = if key.name.is_latin1() {
-            KEY_COMP_NAME
-        } else {
-            0
-        } | if parent.is_none() {
-            KEY_HIVE_ENTRY | KEY_NO_DELETE
-        } else {
-            0
-        };
+        let flags = if key.name.is_latin1() { KEY_COMP_NAME } else { 0 }
+            | if parent.is_none() { KEY_HIVE_ENTRY | KEY_NO_DELETE } else { 0 };
         let largest = |it: &mut dyn Iterator<Item = usize>| u32_len(it.max().unwrap_or(0));
         // Only the low 16 bits hold the largest subkey name length (the rest are flag fields since
         // Vista).
-        let largest_subkey_name =
-            largest(&mut key.subkeys.iter().map(|k| k.name.utf16_byte_len())).min(0xFFFF);
-        let largest_subkey_class = largest(
-            &mut key
-                .subkeys
-                .iter()
-                .map(|k| k.class_name.as_ref().map_or(0, Vec::len)),
-        );
+        let largest_subkey_name = largest(&mut key.subkeys.iter().map(|k| k.name.utf16_byte_len())).min(0xFFFF);
+        let largest_subkey_class = largest(&mut key.subkeys.iter().map(|k| k.class_name.as_ref().map_or(0, Vec::len)));
         let largest_value_name = largest(&mut key.values.iter().map(|v| v.name.utf16_byte_len()));
         let largest_value_data = largest(&mut key.values.iter().map(|v| v.data.len()));
         let name = key.name.stored_bytes();
@@ -1091,16 +986,7 @@ impl Writer<'_> {
 
         self.keys.insert(
             path,
-            KeyLayout {
-                nk,
-                parent_nk: parent,
-                class,
-                subkey_list,
-                uses_ri,
-                subkey_leaves,
-                value_list,
-                values,
-            },
+            KeyLayout { nk, parent_nk: parent, class, subkey_list, uses_ri, subkey_leaves, value_list, values },
         );
         for (_, child, off, child_path) in children {
             self.place_key(child, off, Some(nk), child_path)?;
@@ -1110,10 +996,7 @@ impl Writer<'_> {
 
     /// Writes the subkey list(s) for sorted `(nk offset, name)` elements. Returns (list offset, is
     /// ri, leaves).
-    fn place_subkey_lists(
-        &mut self,
-        elements: &[(u32, &Name)],
-    ) -> Result<(Option<u32>, bool, Vec<u32>), WriteError> {
+    fn place_subkey_lists(&mut self, elements: &[(u32, &Name)]) -> Result<(Option<u32>, bool, Vec<u32>), WriteError> {
         if elements.is_empty() {
             return Ok((None, false, Vec::new()));
         }
@@ -1125,10 +1008,7 @@ impl Writer<'_> {
         }
         let n_leaves = elements.len().div_ceil(chunk);
         if n_leaves > max_leaf {
-            return Err(WriteError::InvalidOptions(format!(
-                "{} leaves exceed an ri's 65535",
-                n_leaves
-            )));
+            return Err(WriteError::InvalidOptions(format!("{} leaves exceed an ri's 65535", n_leaves)));
         }
         let ri = self.arena.alloc(4 + 4 * n_leaves)?;
         let mut leaves = Vec::with_capacity(n_leaves);
@@ -1172,15 +1052,10 @@ impl Writer<'_> {
     fn place_value(&mut self, v: &ValueSpec, path: &str) -> Result<ValueLayout, WriteError> {
         let name = v.name.stored_bytes();
         if name.len() > usize::from(u16::MAX) {
-            return Err(WriteError::NameTooLong {
-                path: format!("{path} value {}", v.name.to_string_lossy()),
-            });
+            return Err(WriteError::NameTooLong { path: format!("{path} value {}", v.name.to_string_lossy()) });
         }
-        let too_large = || WriteError::DataTooLarge {
-            path: path.to_string(),
-            value: v.name.to_string_lossy(),
-            len: v.data.len(),
-        };
+        let too_large =
+            || WriteError::DataTooLarge { path: path.to_string(), value: v.name.to_string_lossy(), len: v.data.len() };
         // The top bit of the size field flags inline data, so sizes must stay below 2^31.
         if v.data.len() >= 0x8000_0000 {
             return Err(too_large());
@@ -1192,15 +1067,8 @@ impl Writer<'_> {
             // offset 0, as Windows).
             let mut inline = [0u8; 4];
             inline[..v.data.len()].copy_from_slice(&v.data);
-            (
-                len | 0x8000_0000,
-                u32::from_le_bytes(inline),
-                DataLayout::Inline,
-            )
-        } else if v.data.len() > BIG_DATA_SEGMENT
-            && self.opts.big_data
-            && self.opts.minor_version >= 4
-        {
+            (len | 0x8000_0000, u32::from_le_bytes(inline), DataLayout::Inline)
+        } else if v.data.len() > BIG_DATA_SEGMENT && self.opts.big_data && self.opts.minor_version >= 4 {
             let n = v.data.len().div_ceil(BIG_DATA_SEGMENT);
             if n > usize::from(u16::MAX) {
                 return Err(too_large());
@@ -1209,11 +1077,7 @@ impl Writer<'_> {
             let list = self.arena.alloc(4 * n)?;
             let mut segments = Vec::with_capacity(n);
             for chunk in v.data.chunks(BIG_DATA_SEGMENT) {
-                let cell_len = if self.opts.pad_last_segment {
-                    BIG_DATA_SEGMENT
-                } else {
-                    chunk.len()
-                };
+                let cell_len = if self.opts.pad_last_segment { BIG_DATA_SEGMENT } else { chunk.len() };
                 let s = self.arena.alloc(cell_len)?;
                 self.arena.set(s, chunk.to_vec());
                 segments.push(s);
@@ -1223,30 +1087,15 @@ impl Writer<'_> {
             r.extend_from_slice(&(n as u16).to_le_bytes());
             r.extend_from_slice(&list.to_le_bytes());
             self.arena.set(db, r);
-            self.arena.set(
-                list,
-                segments.iter().flat_map(|s| s.to_le_bytes()).collect(),
-            );
-            (
-                len,
-                db,
-                DataLayout::Big {
-                    db,
-                    segment_list: list,
-                    segments,
-                },
-            )
+            self.arena.set(list, segments.iter().flat_map(|s| s.to_le_bytes()).collect());
+            (len, db, DataLayout::Big { db, segment_list: list, segments })
         } else {
             let cell = self.arena.alloc(v.data.len())?;
             self.arena.set(cell, v.data.clone());
             (len, cell, DataLayout::Cell(cell))
         };
 
-        let flags = if v.name.is_latin1() && !v.name.is_empty() {
-            VALUE_COMP_NAME
-        } else {
-            0
-        };
+        let flags = if v.name.is_latin1() && !v.name.is_empty() { VALUE_COMP_NAME } else { 0 };
         let mut r = Vec::with_capacity(vk_field::NAME + name.len());
         r.extend_from_slice(b"vk");
         r.extend_from_slice(&(name.len() as u16).to_le_bytes());
@@ -1257,11 +1106,7 @@ impl Writer<'_> {
         r.extend_from_slice(&0u16.to_le_bytes());
         r.extend(name);
         self.arena.set(vk, r);
-        Ok(ValueLayout {
-            name: v.name.to_string_lossy(),
-            vk,
-            data,
-        })
+        Ok(ValueLayout { name: v.name.to_string_lossy(), vk, data })
     }
 }
 
@@ -1296,20 +1141,14 @@ mod tests {
         // The example real hive nt-hive testhive has `lh` hash 0xE8E3454A for
         // "character-encoding-test"; checked in tests/corpus.rs against tens of thousands of real
         // hashes.
-        assert_eq!(
-            lh_hash(&Name::ascii("character-encoding-test")),
-            0xE8E3_454A
-        );
+        assert_eq!(lh_hash(&Name::ascii("character-encoding-test")), 0xE8E3_454A);
     }
 
     #[test]
     fn lf_hints() {
         assert_eq!(lf_hint(&Name::ascii("Services")), *b"Serv");
         assert_eq!(lf_hint(&Name::ascii("ab")), *b"ab\0\0");
-        assert_eq!(
-            lf_hint(&Name::ascii("\u{eb}igenaardig")),
-            [0xEB, b'i', b'g', b'e']
-        );
+        assert_eq!(lf_hint(&Name::ascii("\u{eb}igenaardig")), [0xEB, b'i', b'g', b'e']);
         assert_eq!(lf_hint(&Name::utf16("Tcpip")), *b"Tcpi");
         assert_eq!(lf_hint(&Name::utf16("\u{178}")), [0; 4]);
         assert_eq!(lf_hint(&Name::utf16("abc\u{416}")), [0; 4]);
@@ -1321,10 +1160,7 @@ mod tests {
         assert_eq!(Name::auto("abc"), Name::Latin1(b"abc".to_vec()));
         assert_eq!(Name::auto("caf\u{e9}"), Name::Latin1(b"caf\xe9".to_vec()));
         assert_eq!(Name::auto("\u{416}"), Name::Utf16(vec![0x416]));
-        assert_eq!(
-            Name::Latin1(vec![0x9f, 0xff]).to_string_lossy(),
-            "\u{9f}\u{ff}"
-        );
+        assert_eq!(Name::Latin1(vec![0x9f, 0xff]).to_string_lossy(), "\u{9f}\u{ff}");
         assert_eq!(Name::Utf16(vec![0xD800]).to_string_lossy(), "\u{fffd}");
         assert_eq!(Name::ascii("ab").utf16_byte_len(), 4);
         assert_eq!(Name::utf16("ab").stored_bytes(), b"a\0b\0");
@@ -1352,15 +1188,8 @@ mod tests {
         let n = u16::from_le_bytes([hive[list + 2], hive[list + 3]]) as usize;
         let order: Vec<String> = (0..n)
             .map(|i| {
-                let nk = u32::from_le_bytes(
-                    hive[list + 4 + 8 * i..list + 8 + 8 * i].try_into().unwrap(),
-                );
-                layout
-                    .keys
-                    .iter()
-                    .find(|(_, k)| k.nk == nk)
-                    .map(|(p, _)| p.clone())
-                    .unwrap()
+                let nk = u32::from_le_bytes(hive[list + 4 + 8 * i..list + 8 + 8 * i].try_into().unwrap());
+                layout.keys.iter().find(|(_, k)| k.nk == nk).map(|(p, _)| p.clone()).unwrap()
             })
             .collect();
         assert_eq!(order, ["\\a", "\\b", "\\C", "\\_", "\\\u{e9}", "\\\u{ff}"]);
@@ -1372,11 +1201,7 @@ mod tests {
         for i in (0..10).rev() {
             root = root.with_subkey(KeySpec::new(format!("k{i}").as_str()));
         }
-        let o = WriterOptions {
-            ri_chunk: Some(4),
-            list_kind: ListKind::Lf,
-            ..WriterOptions::default()
-        };
+        let o = WriterOptions { ri_chunk: Some(4), list_kind: ListKind::Lf, ..WriterOptions::default() };
         let (hive, layout) = write_hive_with_map(&root, &o);
         let k = layout.key("\\");
         assert!(k.uses_ri);
@@ -1393,10 +1218,7 @@ mod tests {
             .collect();
         assert_eq!(counts, [4, 4, 2]);
         // Exactly n subkeys: no ri.
-        let o = WriterOptions {
-            ri_chunk: Some(10),
-            ..WriterOptions::default()
-        };
+        let o = WriterOptions { ri_chunk: Some(10), ..WriterOptions::default() };
         assert!(!write_hive_with_map(&root, &o).1.key("\\").uses_ri);
     }
 
@@ -1409,10 +1231,7 @@ mod tests {
         assert_eq!(sacl, 0);
         let acl_size = u16::from_le_bytes([sd[dacl + 2], sd[dacl + 3]]) as usize;
         assert_eq!(dacl + acl_size, owner);
-        assert_eq!(
-            &sd[owner..owner + 16],
-            &[1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0]
-        );
+        assert_eq!(&sd[owner..owner + 16], &[1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0]);
         assert_eq!(&sd[group..], &[1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0]);
     }
 }
