@@ -104,8 +104,8 @@ impl<'l> OpenOptions<'l> {
 /// # let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/SYSTEM"))?;
 /// let hive = regnet_hive::Hive::open(&bytes[..])?;
 /// let key = hive.key("ControlSet001\\Services\\Tcpip\\Parameters")?;
-/// let host = key.value("hostname")?.expect("present").string()?;
-/// assert_eq!(host, "EXAMPLE-PC");
+/// let host = key.value("hostname")?.map(|v| v.string()).transpose()?;
+/// assert_eq!(host.as_deref(), Some("APP-SRV-07"));
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -114,8 +114,9 @@ pub struct Hive<'a> {
     base: BaseBlock,
     /// Readable hive bins data, bytes (all bins lie below this).
     bins_len: u32,
-    /// (start, end) of each hive bin, relative to the hive bins data, ascending.
-    bins: Vec<(u32, u32)>,
+    /// For each 4 KiB page of the hive bins data, the (start, end) of the bin holding it, or
+    /// (0, 0) in a gap left by a damaged bin. One lookup per cell read, no search.
+    pages: Vec<(u32, u32)>,
     limits: Limits,
     warnings: Vec<Warning>,
     recovery: Recovery,
@@ -198,11 +199,23 @@ impl<'a> Hive<'a> {
         if base.checksum_valid && usable < declared {
             warnings.push(Warning::BinsTruncated { declared, usable, reason: stop.map(|e| e.to_string()) });
         }
+        let mut pages = Vec::new();
+        pages.try_reserve_exact(us(bins_len / HBIN_ALIGN)).map_err(|_| HiveError::LimitExceeded {
+            limit: "max_hive_size",
+            value: u64::from(bins_len),
+            max: limits.max_hive_size,
+        })?;
+        pages.resize(us(bins_len / HBIN_ALIGN), (0, 0));
+        for &(start, end) in &bins {
+            for p in pages.iter_mut().take(us(end / HBIN_ALIGN)).skip(us(start / HBIN_ALIGN)) {
+                *p = (start, end);
+            }
+        }
         let hive = Hive {
             data,
             base,
             bins_len,
-            bins,
+            pages,
             limits,
             warnings,
             recovery,
@@ -262,10 +275,12 @@ impl<'a> Hive<'a> {
         Walk::new(self)
     }
 
-    /// Counts one cell read against `max_cells_visited`.
-    fn charge_cell(&self) -> Result<()> {
-        let n = self.cells_visited.fetch_add(1, Ordering::Relaxed).saturating_add(1);
-        Limits::check("max_cells_visited", n, self.limits.max_cells_visited)
+    /// Counts cells about to be visited against `max_cells_visited`. Charged where the work is
+    /// decided, when a list is opened (one per element) or big data is joined (one per segment),
+    /// so that a crafted hive sharing one list among many keys cannot multiply work unnoticed.
+    pub(crate) fn charge_cells(&self, n: u64) -> Result<()> {
+        let total = self.cells_visited.fetch_add(n, Ordering::Relaxed).saturating_add(n);
+        Limits::check("max_cells_visited", total, self.limits.max_cells_visited)
     }
 
     /// Counts value bytes handed out against the data budget.
@@ -278,7 +293,6 @@ impl<'a> Hive<'a> {
     ///
     /// `what` and `at` (the file offset where the pointer is stored) go into errors.
     pub(crate) fn cell(&self, off: u32, what: &'static str, at: u64) -> Result<&[u8]> {
-        self.charge_cell()?;
         let bad = |reason| HiveError::BadOffset { what, offset: at, target: off, reason };
         if off == NIL {
             return Err(bad("the offset is nil (0xffffffff)"));
@@ -286,12 +300,8 @@ impl<'a> Hive<'a> {
         if off % 8 != 0 {
             return Err(bad("not 8-byte aligned, so not a cell start"));
         }
-        let idx = self.bins.partition_point(|b| b.0 <= off);
-        let &(start, end) = idx
-            .checked_sub(1)
-            .and_then(|i| self.bins.get(i))
-            .filter(|b| off < b.1)
-            .ok_or_else(|| bad("outside the hive bins"))?;
+        let &(start, end) =
+            self.pages.get(us(off / HBIN_ALIGN)).filter(|b| b.1 > b.0).ok_or_else(|| bad("outside the hive bins"))?;
         if off < start.saturating_add(HBIN_HEADER) {
             return Err(bad("inside a hive bin header"));
         }

@@ -217,6 +217,41 @@ enum ListKind {
     Root,
 }
 
+/// A stack of open lists that does not allocate for the usual depths (1 or 2).
+#[derive(Default)]
+struct FrameStack<'h> {
+    inline: [Option<Frame<'h>>; 2],
+    more: Vec<Frame<'h>>,
+}
+
+impl<'h> FrameStack<'h> {
+    fn len(&self) -> usize {
+        self.inline.iter().filter(|f| f.is_some()).count() + self.more.len()
+    }
+    fn push(&mut self, f: Frame<'h>) {
+        match self.inline.iter_mut().find(|s| s.is_none()) {
+            Some(slot) if self.more.is_empty() => *slot = Some(f),
+            _ => self.more.push(f),
+        }
+    }
+    fn pop(&mut self) {
+        if self.more.pop().is_none() {
+            if let Some(slot) = self.inline.iter_mut().rev().find(|s| s.is_some()) {
+                *slot = None;
+            }
+        }
+    }
+    fn last_mut(&mut self) -> Option<&mut Frame<'h>> {
+        if let Some(f) = self.more.last_mut() {
+            return Some(f);
+        }
+        self.inline.iter_mut().rev().find_map(|s| s.as_mut())
+    }
+    fn first(&self) -> Option<&Frame<'h>> {
+        self.inline.first().and_then(|s| s.as_ref())
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Frame<'h> {
     cell: &'h [u8],
@@ -230,7 +265,9 @@ struct Frame<'h> {
 /// Iterator over a key's subkeys; see [`Key::subkeys`].
 pub struct Subkeys<'h> {
     hive: &'h Hive<'h>,
-    stack: Vec<Frame<'h>>,
+    /// Open lists, outermost first. Two fit inline (a leaf, or an `ri` and one of its leaves);
+    /// only deeper `ri` nesting, if the limits allow it, spills to the heap.
+    stack: FrameStack<'h>,
     /// List cells entered so far (only filled when an `ri` is involved).
     visited: std::collections::HashSet<u32>,
     pending: Option<HiveError>,
@@ -238,8 +275,12 @@ pub struct Subkeys<'h> {
 
 impl<'h> Subkeys<'h> {
     fn new(key: &Key<'h>) -> Subkeys<'h> {
-        let mut it =
-            Subkeys { hive: key.hive, stack: Vec::new(), visited: std::collections::HashSet::new(), pending: None };
+        let mut it = Subkeys {
+            hive: key.hive,
+            stack: FrameStack::default(),
+            visited: std::collections::HashSet::new(),
+            pending: None,
+        };
         if key.subkey_count() == 0 {
             return it;
         }
@@ -269,6 +310,7 @@ fn open_list<'h>(hive: &'h Hive<'h>, off: u32, what: &'static str, at: u64) -> R
         }
     };
     let count = u16_at(cell, 2).unwrap_or(0);
+    hive.charge_cells(1 + u64::from(count))?;
     let needed = 4 + usize::from(count) * stride;
     if needed > cell.len() {
         return Err(HiveError::CellTooSmall {

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 /// cannot exhaust a backup server.
 ///
 /// ```
-/// let limits = regnet_hive::Limits { max_hive_size: 64 << 20, ..Default::default() };
-/// assert!(limits.max_key_depth >= 512);
+/// let mut limits = regnet_hive::Limits::default();
+/// limits.max_hive_size = 64 << 20; // this server never sees larger SYSTEM hives
+/// assert_eq!(limits.max_key_depth, 512);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -23,8 +24,9 @@ pub struct Limits {
     pub max_log_size: u64,
     /// Largest value data assembled in memory (bytes). Big-data values are copied; smaller ones are borrowed.
     pub max_value_size: u64,
-    /// Most cell reads (keys, lists, values, data) one open hive may make over its lifetime.
-    /// Bounds the work a crafted hive can cause by sharing lists or data among many keys.
+    /// Most cells one open hive may visit over its lifetime, counted when a subkey or value list
+    /// is opened (one per element) and when big data is joined (one per segment). Bounds the work
+    /// a crafted hive can cause by sharing lists among many keys.
     pub max_cells_visited: u64,
     /// Most value-data bytes one open hive may hand out over its lifetime.
     pub max_data_read: u64,

@@ -262,6 +262,7 @@ impl<'h> Value<'h> {
                 expected: "at least data size / 16344 segments",
             });
         }
+        self.hive.charge_cells(1 + u64::from(needed))?;
         let list = self.hive.cell(list_off, "big data segment list offset", fo + 4 + 4)?;
         if list.len() < us(needed) * 4 {
             return Err(HiveError::CellTooSmall {
@@ -387,6 +388,10 @@ impl<'h> Values<'h> {
     pub(crate) fn new(hive: &'h Hive<'h>, count: u32, list_off: u32, at: u64) -> Values<'h> {
         let mut it = Values { hive, list: &[], list_at: 0, next: 0, count: 0, pending: None };
         if count == 0 {
+            return it;
+        }
+        if let Err(e) = hive.charge_cells(1 + u64::from(count)) {
+            it.pending = Some(e);
             return it;
         }
         match hive.cell(list_off, "value list offset", at) {

@@ -24,6 +24,7 @@
 //! [`logs::new_format_logs`] or [`logs::old_format_log`].
 #![forbid(unsafe_code)]
 
+pub mod example;
 pub mod logs;
 pub mod upcase;
 pub mod writer;

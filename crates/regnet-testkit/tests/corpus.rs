@@ -40,16 +40,8 @@ fn marvin32_matches_windows_logs() {
         while off + 40 <= log.len() && &log[off..off + 4] == b"HvLE" {
             let size = u32_at(&log, off + 4) as usize;
             let e = &log[off..off + size];
-            assert_eq!(
-                marvin32(HVLE_MARVIN32_SEED, &e[40..]),
-                u64_at(e, 24),
-                "{rel} entry at {off:#x}: Hash-1"
-            );
-            assert_eq!(
-                marvin32(HVLE_MARVIN32_SEED, &e[..32]),
-                u64_at(e, 32),
-                "{rel} entry at {off:#x}: Hash-2"
-            );
+            assert_eq!(marvin32(HVLE_MARVIN32_SEED, &e[40..]), u64_at(e, 24), "{rel} entry at {off:#x}: Hash-1");
+            assert_eq!(marvin32(HVLE_MARVIN32_SEED, &e[..32]), u64_at(e, 32), "{rel} entry at {off:#x}: Hash-2");
             n += 1;
             off += size;
         }
@@ -83,10 +75,7 @@ fn test_replayer_matches_windows_recovery() {
     let p2 = read(&c, "yarp/NewDirtyHive2/NewDirtyHive");
     let r = replay_new(
         &p2,
-        &[
-            &read(&c, "yarp/NewDirtyHive2/NewDirtyHive.LOG1"),
-            &read(&c, "yarp/NewDirtyHive2/NewDirtyHive.LOG2"),
-        ],
+        &[&read(&c, "yarp/NewDirtyHive2/NewDirtyHive.LOG1"), &read(&c, "yarp/NewDirtyHive2/NewDirtyHive.LOG2")],
     );
     assert_eq!(r.applied, vec![3, 4, 5]);
 
@@ -177,11 +166,7 @@ fn list_hashes_and_order_match_real_hives() {
             Some(if u16_at(r, 2) & 0x20 != 0 {
                 Name::Latin1(raw.to_vec())
             } else {
-                Name::Utf16(
-                    raw.chunks(2)
-                        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                        .collect(),
-                )
+                Name::Utf16(raw.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect())
             })
         };
         let mut o = 0;
@@ -224,11 +209,7 @@ fn list_hashes_and_order_match_real_hives() {
                         }
                         let up = name.upcase_units();
                         if let Some(p) = &prev {
-                            assert!(
-                                *p < up,
-                                "{rel}: list not sorted at {:?}",
-                                name.to_string_lossy()
-                            );
+                            assert!(*p < up, "{rel}: list not sorted at {:?}", name.to_string_lossy());
                         }
                         prev = Some(up);
                         totals.1 += 1;
@@ -258,22 +239,10 @@ fn upcase_matches_windows_ntfs_table() {
     }
     let dir = common::scratch_dir("upcase");
     let raw = dir.join("volume.raw");
-    let ok = Command::new("qemu-img")
-        .args(["convert", "-O", "raw"])
-        .arg(&image)
-        .arg(&raw)
-        .status()
-        .unwrap();
+    let ok = Command::new("qemu-img").args(["convert", "-O", "raw"]).arg(&image).arg(&raw).status().unwrap();
     assert!(ok.success());
-    let out = Command::new("ntfscat")
-        .arg(&raw)
-        .arg("$UpCase")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success() && out.stdout.len() == 131_072,
-        "ntfscat $UpCase"
-    );
+    let out = Command::new("ntfscat").arg(&raw).arg("$UpCase").output().unwrap();
+    assert!(out.status.success() && out.stdout.len() == 131_072, "ntfscat $UpCase");
     let _ = std::fs::remove_file(&raw);
     let table = out.stdout;
     let diffs: Vec<String> = (0..=0xFFFFu16)
@@ -283,10 +252,5 @@ fn upcase_matches_windows_ntfs_table() {
             (w != mine).then(|| format!("U+{u:04X}: windows U+{w:04X}, writer U+{mine:04X}"))
         })
         .collect();
-    assert!(
-        diffs.is_empty(),
-        "{} differences:\n{}",
-        diffs.len(),
-        diffs.join("\n")
-    );
+    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
 }

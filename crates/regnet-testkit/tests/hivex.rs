@@ -41,14 +41,9 @@ fn hivex_available() -> bool {
         eprintln!("SKIPPED: hivexregedit or perl not installed (apt-get install libhivex-bin)");
         return false;
     }
-    let ok = Command::new("perl")
-        .args(["-MWin::Hivex", "-e", "1"])
-        .status()
-        .is_ok_and(|s| s.success());
+    let ok = Command::new("perl").args(["-MWin::Hivex", "-e", "1"]).status().is_ok_and(|s| s.success());
     if !ok {
-        eprintln!(
-            "SKIPPED: Perl module Win::Hivex not installed (apt-get install libwin-hivex-perl)"
-        );
+        eprintln!("SKIPPED: Perl module Win::Hivex not installed (apt-get install libwin-hivex-perl)");
     }
     ok
 }
@@ -60,26 +55,13 @@ fn hex(b: &[u8]) -> String {
 /// The lines WALK should print for a tree (as a set: hivex lists children in on-disk order).
 fn expected_lines(root: &KeySpec) -> BTreeSet<String> {
     fn go(k: &KeySpec, path: &str, out: &mut BTreeSet<String>) {
-        out.insert(format!(
-            "K\t{path}\t{}\t{}\t{}",
-            k.subkeys.len(),
-            k.values.len(),
-            k.last_written as i64
-        ));
+        out.insert(format!("K\t{path}\t{}\t{}\t{}", k.subkeys.len(), k.values.len(), k.last_written as i64));
         for v in &k.values {
             let name = hex(v.name.to_string_lossy().as_bytes());
-            out.insert(format!(
-                "V\t{path}\t{name}\t{}\t{}",
-                v.data_type,
-                hex(&v.data)
-            ));
+            out.insert(format!("V\t{path}\t{name}\t{}\t{}", v.data_type, hex(&v.data)));
         }
         for s in &k.subkeys {
-            go(
-                s,
-                &format!("{path}/{}", hex(s.name.to_string_lossy().as_bytes())),
-                out,
-            );
+            go(s, &format!("{path}/{}", hex(s.name.to_string_lossy().as_bytes())), out);
         }
     }
     let mut out = BTreeSet::new();
@@ -88,23 +70,9 @@ fn expected_lines(root: &KeySpec) -> BTreeSet<String> {
 }
 
 fn hivex_walk(file: &Path) -> BTreeSet<String> {
-    let out = Command::new("perl")
-        .arg("-e")
-        .arg(WALK)
-        .arg(file)
-        .output()
-        .expect("run perl");
-    assert!(
-        out.status.success(),
-        "hivex walk of {} failed: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    let out = Command::new("perl").arg("-e").arg(WALK).arg(file).output().expect("run perl");
+    assert!(out.status.success(), "hivex walk of {} failed: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
 }
 
 fn check_with_hivex(tree: &KeySpec, hive: &[u8], file: &Path) {
@@ -113,59 +81,25 @@ fn check_with_hivex(tree: &KeySpec, hive: &[u8], file: &Path) {
     let want = expected_lines(tree);
     let missing: Vec<_> = want.difference(&got).collect();
     let extra: Vec<_> = got.difference(&want).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "{}: missing {missing:#?}\nextra {extra:#?}",
-        file.display()
-    );
+    assert!(missing.is_empty() && extra.is_empty(), "{}: missing {missing:#?}\nextra {extra:#?}", file.display());
 
     // hivexregedit --export must succeed and list every key and value.
-    let out = Command::new("hivexregedit")
-        .arg("--export")
-        .arg(file)
-        .arg("\\")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hivexregedit --export: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("hivexregedit").arg("--export").arg(file).arg("\\").output().unwrap();
+    assert!(out.status.success(), "hivexregedit --export: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     let keys = text.lines().filter(|l| l.starts_with('[')).count();
-    let values = text
-        .lines()
-        .filter(|l| l.starts_with('"') || l.starts_with("@="))
-        .count();
+    let values = text.lines().filter(|l| l.starts_with('"') || l.starts_with("@=")).count();
     let want_values: usize = {
         fn count(k: &KeySpec) -> usize {
             k.values.len() + k.subkeys.iter().map(count).sum::<usize>()
         }
         count(tree)
     };
-    assert_eq!(
-        keys,
-        tree.key_count(),
-        "keys in hivexregedit --export of {}",
-        file.display()
-    );
-    assert_eq!(
-        values,
-        want_values,
-        "values in hivexregedit --export of {}",
-        file.display()
-    );
-    for line in [
-        "[\\Types]",
-        "\"dword\"=dword:12345678",
-        "[\\Many\\k000]",
-        "@=hex(1):64,00,65,00",
-    ] {
+    assert_eq!(keys, tree.key_count(), "keys in hivexregedit --export of {}", file.display());
+    assert_eq!(values, want_values, "values in hivexregedit --export of {}", file.display());
+    for line in ["[\\Types]", "\"dword\"=dword:12345678", "[\\Many\\k000]", "@=hex(1):64,00,65,00"] {
         if tree.find("Types").is_some() {
-            assert!(
-                text.lines().any(|l| l.starts_with(line)),
-                "export lacks {line:?}"
-            );
+            assert!(text.lines().any(|l| l.starts_with(line)), "export lacks {line:?}");
         }
     }
 }
@@ -189,11 +123,7 @@ fn hivex_reads_every_key_and_value() {
                         ..WriterOptions::for_minor(minor)
                     };
                     let hive = write_hive(&tree, &o);
-                    check_with_hivex(
-                        &tree,
-                        &hive,
-                        &dir.join(format!("mixed-{minor}-{kind:?}-{ri:?}-{big}.hive")),
-                    );
+                    check_with_hivex(&tree, &hive, &dir.join(format!("mixed-{minor}-{kind:?}-{ri:?}-{big}.hive")));
                     n += 1;
                 }
             }
@@ -210,11 +140,7 @@ fn hivex_reads_dirty_primaries_and_after_states() {
     let dir = scratch_dir("hivex-dirty");
     let before = mixed_tree();
     let mut after = before.clone();
-    after
-        .find_mut("Types")
-        .unwrap()
-        .values
-        .retain(|v| v.name.to_string_lossy() != "big_40000");
+    after.find_mut("Types").unwrap().values.retain(|v| v.name.to_string_lossy() != "big_40000");
     after
         .find_mut("Many")
         .unwrap()

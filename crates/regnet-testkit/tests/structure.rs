@@ -10,11 +10,7 @@ use regnet_testkit::writer::{cell_data_file_offset, nk_field, vk_field};
 use regnet_testkit::*;
 
 fn expect(o: &WriterOptions) -> Expect {
-    Expect {
-        list_kind: o.list_kind,
-        ri_chunk: o.ri_chunk,
-        big_data: o.big_data && o.minor_version >= 4,
-    }
+    Expect { list_kind: o.list_kind, ri_chunk: o.ri_chunk, big_data: o.big_data && o.minor_version >= 4 }
 }
 
 fn all_options() -> Vec<WriterOptions> {
@@ -55,54 +51,30 @@ fn mixed_tree_round_trips_with_every_option() {
 #[test]
 fn layout_points_at_the_records() {
     let tree = mixed_tree();
-    let o = WriterOptions {
-        ri_chunk: Some(100),
-        ..WriterOptions::default()
-    };
+    let o = WriterOptions { ri_chunk: Some(100), ..WriterOptions::default() };
     let (hive, layout) = write_hive_with_map(&tree, &o);
     for (path, k) in &layout.keys {
         let nk = cell_data_file_offset(k.nk);
         assert_eq!(&hive[nk..nk + 2], b"nk", "{path}");
         let name_len = u16_at(&hive, nk + nk_field::NAME_LENGTH) as usize;
         let spec = tree.find(path).unwrap();
-        assert_eq!(
-            &hive[nk + nk_field::NAME..nk + nk_field::NAME + name_len],
-            spec.name.stored_bytes()
-        );
-        assert_eq!(
-            k.parent_nk.unwrap_or(0xFFFF_FFFF),
-            u32_at(&hive, nk + nk_field::PARENT)
-        );
-        assert_eq!(
-            k.subkey_list.unwrap_or(0xFFFF_FFFF),
-            u32_at(&hive, nk + nk_field::SUBKEY_LIST)
-        );
-        assert_eq!(
-            k.value_list.unwrap_or(0xFFFF_FFFF),
-            u32_at(&hive, nk + nk_field::VALUE_LIST)
-        );
-        assert_eq!(
-            k.class.unwrap_or(0xFFFF_FFFF),
-            u32_at(&hive, nk + nk_field::CLASS_NAME)
-        );
+        assert_eq!(&hive[nk + nk_field::NAME..nk + nk_field::NAME + name_len], spec.name.stored_bytes());
+        assert_eq!(k.parent_nk.unwrap_or(0xFFFF_FFFF), u32_at(&hive, nk + nk_field::PARENT));
+        assert_eq!(k.subkey_list.unwrap_or(0xFFFF_FFFF), u32_at(&hive, nk + nk_field::SUBKEY_LIST));
+        assert_eq!(k.value_list.unwrap_or(0xFFFF_FFFF), u32_at(&hive, nk + nk_field::VALUE_LIST));
+        assert_eq!(k.class.unwrap_or(0xFFFF_FFFF), u32_at(&hive, nk + nk_field::CLASS_NAME));
         assert_eq!(layout.security, u32_at(&hive, nk + nk_field::SECURITY));
         if let Some(l) = k.subkey_list {
             let sig = &hive[cell_data_file_offset(l)..cell_data_file_offset(l) + 2];
             assert_eq!(sig, if k.uses_ri { b"ri" } else { b"lh" });
             for leaf in &k.subkey_leaves {
-                assert_eq!(
-                    &hive[cell_data_file_offset(*leaf)..cell_data_file_offset(*leaf) + 2],
-                    b"lh"
-                );
+                assert_eq!(&hive[cell_data_file_offset(*leaf)..cell_data_file_offset(*leaf) + 2], b"lh");
             }
         }
         for (i, v) in k.values.iter().enumerate() {
             let vk = cell_data_file_offset(v.vk);
             assert_eq!(&hive[vk..vk + 2], b"vk");
-            assert_eq!(
-                u32_at(&hive, cell_data_file_offset(k.value_list.unwrap()) + 4 * i),
-                v.vk
-            );
+            assert_eq!(u32_at(&hive, cell_data_file_offset(k.value_list.unwrap()) + 4 * i), v.vk);
             let spec = &spec.values[i];
             assert_eq!(v.name, spec.name.to_string_lossy());
             let data_off = u32_at(&hive, vk + vk_field::DATA_OFFSET);
@@ -113,16 +85,9 @@ fn layout_points_at_the_records() {
                     let d = cell_data_file_offset(*c);
                     assert_eq!(&hive[d..d + spec.data.len()], &spec.data[..]);
                 }
-                DataLayout::Big {
-                    db,
-                    segment_list,
-                    segments,
-                } => {
+                DataLayout::Big { db, segment_list, segments } => {
                     assert_eq!(*db, data_off);
-                    assert_eq!(
-                        &hive[cell_data_file_offset(*db)..cell_data_file_offset(*db) + 2],
-                        b"db"
-                    );
+                    assert_eq!(&hive[cell_data_file_offset(*db)..cell_data_file_offset(*db) + 2], b"db");
                     assert_eq!(u32_at(&hive, cell_data_file_offset(*db) + 4), *segment_list);
                     assert_eq!(segments.len(), spec.data.len().div_ceil(16344));
                 }
@@ -131,14 +96,8 @@ fn layout_points_at_the_records() {
     }
     assert!(layout.key("\\Many").uses_ri);
     assert_eq!(layout.key("\\Many").subkey_leaves.len(), 3);
-    assert!(matches!(
-        layout.key("\\Types").value("big_40000").data,
-        DataLayout::Big { .. }
-    ));
-    assert!(matches!(
-        layout.key("\\Types").value("exactly_16344").data,
-        DataLayout::Cell(_)
-    ));
+    assert!(matches!(layout.key("\\Types").value("big_40000").data, DataLayout::Big { .. }));
+    assert!(matches!(layout.key("\\Types").value("exactly_16344").data, DataLayout::Cell(_)));
 }
 
 #[test]
@@ -148,73 +107,24 @@ fn big_data_layout() {
     // Windows-like: both segment cells are full size (16344 + 4 -> 16352), like yarp BigDataHive /
     // offreg output.
     let (hive, layout) = write_hive_with_map(&tree, &WriterOptions::default());
-    let DataLayout::Big {
-        db,
-        segment_list,
-        segments,
-    } = &layout.key("\\").value("v").data
-    else {
-        panic!()
-    };
-    let size = |o: u32| {
-        i32::from_le_bytes(
-            hive[4096 + o as usize..4100 + o as usize]
-                .try_into()
-                .unwrap(),
-        )
-    };
+    let DataLayout::Big { db, segment_list, segments } = &layout.key("\\").value("v").data else { panic!() };
+    let size = |o: u32| i32::from_le_bytes(hive[4096 + o as usize..4100 + o as usize].try_into().unwrap());
     assert_eq!(size(*db), -16);
     assert_eq!(size(*segment_list), -16);
-    assert_eq!(
-        segments.iter().map(|&s| size(s)).collect::<Vec<_>>(),
-        vec![-16352, -16352]
-    );
+    assert_eq!(segments.iter().map(|&s| size(s)).collect::<Vec<_>>(), vec![-16352, -16352]);
     assert_eq!(u16_at(&hive, cell_data_file_offset(*db) + 2), 2);
     // Exact last segment.
-    let o = WriterOptions {
-        pad_last_segment: false,
-        ..WriterOptions::default()
-    };
+    let o = WriterOptions { pad_last_segment: false, ..WriterOptions::default() };
     let (hive, layout) = write_hive_with_map(&tree, &o);
-    let DataLayout::Big { segments, .. } = &layout.key("\\").value("v").data else {
-        panic!()
-    };
-    let size = |o: u32| {
-        i32::from_le_bytes(
-            hive[4096 + o as usize..4100 + o as usize]
-                .try_into()
-                .unwrap(),
-        )
-    };
-    assert_eq!(
-        segments.iter().map(|&s| size(s)).collect::<Vec<_>>(),
-        vec![-16352, -8]
-    );
+    let DataLayout::Big { segments, .. } = &layout.key("\\").value("v").data else { panic!() };
+    let size = |o: u32| i32::from_le_bytes(hive[4096 + o as usize..4100 + o as usize].try_into().unwrap());
+    assert_eq!(segments.iter().map(|&s| size(s)).collect::<Vec<_>>(), vec![-16352, -8]);
     // Minor 3, or big_data off: one cell in a bin larger than 4 KiB.
-    for o in [
-        WriterOptions::for_minor(3),
-        WriterOptions {
-            big_data: false,
-            ..WriterOptions::default()
-        },
-    ] {
+    for o in [WriterOptions::for_minor(3), WriterOptions { big_data: false, ..WriterOptions::default() }] {
         let (hive, layout) = write_hive_with_map(&tree, &o);
-        let DataLayout::Cell(c) = layout.key("\\").value("v").data else {
-            panic!()
-        };
-        assert_eq!(
-            i32::from_le_bytes(
-                hive[4096 + c as usize..4100 + c as usize]
-                    .try_into()
-                    .unwrap()
-            ),
-            -(16_352)
-        );
-        assert!(
-            layout.bins.iter().any(|b| b.size == 16384),
-            "{:?}",
-            layout.bins
-        );
+        let DataLayout::Cell(c) = layout.key("\\").value("v").data else { panic!() };
+        assert_eq!(i32::from_le_bytes(hive[4096 + c as usize..4100 + c as usize].try_into().unwrap()), -(16_352));
+        assert!(layout.bins.iter().any(|b| b.size == 16384), "{:?}", layout.bins);
         read_strict(&hive, &expect(&o));
     }
 }
@@ -237,17 +147,13 @@ fn inline_and_empty_data() {
 
 #[test]
 fn duplicate_sibling_names_are_rejected() {
-    let tree = KeySpec::new("r")
-        .with_subkey(KeySpec::new("Tcpip"))
-        .with_subkey(KeySpec::new(Name::utf16("TCPIP")));
+    let tree = KeySpec::new("r").with_subkey(KeySpec::new("Tcpip")).with_subkey(KeySpec::new(Name::utf16("TCPIP")));
     let err = try_write_hive_with_map(&tree, &WriterOptions::default()).unwrap_err();
     assert!(matches!(err, WriteError::DuplicateSubkey { .. }), "{err}");
     // Windows uppercasing: é and É collide, ß and SS do not, ÿ and Ÿ (U+0178) collide.
     let collide = |a: Name, b: Name| {
         try_write_hive_with_map(
-            &KeySpec::new("r")
-                .with_subkey(KeySpec::new(a))
-                .with_subkey(KeySpec::new(b)),
+            &KeySpec::new("r").with_subkey(KeySpec::new(a)).with_subkey(KeySpec::new(b)),
             &WriterOptions::default(),
         )
         .is_err()
@@ -261,9 +167,7 @@ fn duplicate_sibling_names_are_rejected() {
 #[test]
 #[should_panic(expected = "differ only in case")]
 fn write_hive_panics_on_duplicates() {
-    let tree = KeySpec::new("r")
-        .with_subkey(KeySpec::new("a"))
-        .with_subkey(KeySpec::new("A"));
+    let tree = KeySpec::new("r").with_subkey(KeySpec::new("a")).with_subkey(KeySpec::new("A"));
     write_hive(&tree, &WriterOptions::default());
 }
 
@@ -271,23 +175,11 @@ fn write_hive_panics_on_duplicates() {
 fn invalid_options_are_rejected() {
     let t = KeySpec::new("r");
     for o in [
-        WriterOptions {
-            minor_version: 2,
-            ..WriterOptions::default()
-        },
-        WriterOptions {
-            minor_version: 7,
-            ..WriterOptions::default()
-        },
-        WriterOptions {
-            ri_chunk: Some(0),
-            ..WriterOptions::default()
-        },
+        WriterOptions { minor_version: 2, ..WriterOptions::default() },
+        WriterOptions { minor_version: 7, ..WriterOptions::default() },
+        WriterOptions { ri_chunk: Some(0), ..WriterOptions::default() },
     ] {
-        assert!(matches!(
-            try_write_hive_with_map(&t, &o),
-            Err(WriteError::InvalidOptions(_))
-        ));
+        assert!(matches!(try_write_hive_with_map(&t, &o), Err(WriteError::InvalidOptions(_))));
     }
 }
 
@@ -310,9 +202,7 @@ fn base_block_fields() {
     assert_eq!(u32_at(&hive, 508), xor32_checksum(&hive));
     // The last 31 UTF-16 units of the name, then a NUL.
     let name: Vec<u16> = (0..32).map(|i| u16_at(&hive, 48 + 2 * i)).collect();
-    let want: Vec<u16> = "\\??\\C:\\Windows\\System32\\config\\SYSTEM"
-        .encode_utf16()
-        .collect();
+    let want: Vec<u16> = "\\??\\C:\\Windows\\System32\\config\\SYSTEM".encode_utf16().collect();
     assert_eq!(&name[..31], &want[want.len() - 31..]);
     assert_eq!(name[31], 0);
     assert_eq!(&hive[164..168], b"rmtm");
@@ -335,27 +225,10 @@ fn name_strategy() -> impl Strategy<Value = Name> {
 }
 
 fn value_strategy() -> impl Strategy<Value = ValueSpec> {
-    let len = prop_oneof![
-        0usize..8,
-        8usize..200,
-        16_340usize..16_350,
-        32_680usize..32_700
-    ];
-    (
-        name_strategy(),
-        prop_oneof![0u32..12, any::<u32>()],
-        len,
-        any::<u8>(),
-    )
-        .prop_map(|(name, t, len, seed)| {
-            ValueSpec::new(
-                name,
-                t,
-                (0..len)
-                    .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-                    .collect::<Vec<u8>>(),
-            )
-        })
+    let len = prop_oneof![0usize..8, 8usize..200, 16_340usize..16_350, 32_680usize..32_700];
+    (name_strategy(), prop_oneof![0u32..12, any::<u32>()], len, any::<u8>()).prop_map(|(name, t, len, seed)| {
+        ValueSpec::new(name, t, (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect::<Vec<u8>>())
+    })
 }
 
 fn key_strategy() -> impl Strategy<Value = KeySpec> {
@@ -376,30 +249,22 @@ fn key_strategy() -> impl Strategy<Value = KeySpec> {
         (inner.clone(), proptest::collection::vec(inner, 0..8)).prop_map(|(mut k, subs)| {
             // Drop case-insensitive duplicates: the writer rejects them.
             let mut seen = std::collections::BTreeSet::new();
-            k.subkeys = subs
-                .into_iter()
-                .filter(|s| seen.insert(s.name.upcase_units()))
-                .collect();
+            k.subkeys = subs.into_iter().filter(|s| seen.insert(s.name.upcase_units())).collect();
             k
         })
     })
 }
 
 fn options_strategy() -> impl Strategy<Value = WriterOptions> {
-    (
-        3u32..=6,
-        0usize..3,
-        proptest::option::of(1usize..5),
-        any::<bool>(),
-        any::<bool>(),
-    )
-        .prop_map(|(minor, kind, ri, big, pad)| WriterOptions {
+    (3u32..=6, 0usize..3, proptest::option::of(1usize..5), any::<bool>(), any::<bool>()).prop_map(
+        |(minor, kind, ri, big, pad)| WriterOptions {
             list_kind: [ListKind::Li, ListKind::Lf, ListKind::Lh][kind],
             ri_chunk: ri,
             big_data: big,
             pad_last_segment: pad,
             ..WriterOptions::for_minor(minor)
-        })
+        },
+    )
 }
 
 proptest! {

@@ -11,8 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use regnet_testkit::{
-    lf_hint, lh_hash, marvin32, upcase_utf16, xor32_checksum, KeySpec, ListKind, Name, ValueSpec,
-    HVLE_MARVIN32_SEED,
+    lf_hint, lh_hash, marvin32, upcase_utf16, xor32_checksum, KeySpec, ListKind, Name, ValueSpec, HVLE_MARVIN32_SEED,
 };
 
 pub const B: usize = 4096;
@@ -36,8 +35,7 @@ pub fn corpus() -> Option<PathBuf> {
 
 /// True if `tool` is on PATH.
 pub fn have_tool(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
 }
 
 /// A fresh scratch directory under the target directory, private to this process (other test runs
@@ -63,9 +61,8 @@ impl Drop for Scratch {
 }
 
 pub fn scratch_dir(name: &str) -> Scratch {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("regnet-testkit")
-        .join(format!("{name}-{}", std::process::id()));
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("regnet-testkit").join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     Scratch(dir)
@@ -93,14 +90,8 @@ impl<'a> Reader<'a> {
     /// The record of an allocated cell at `off`, marking it referenced (each cell may be referenced
     /// only once, except the shared `sk`).
     fn cell(&mut self, off: u32) -> &'a [u8] {
-        let size = *self
-            .cells
-            .get(&off)
-            .unwrap_or_else(|| panic!("offset {off:#x} is not an allocated cell"));
-        assert!(
-            self.referenced.insert(off),
-            "cell {off:#x} referenced twice"
-        );
+        let size = *self.cells.get(&off).unwrap_or_else(|| panic!("offset {off:#x} is not an allocated cell"));
+        assert!(self.referenced.insert(off), "cell {off:#x} referenced twice");
         let start = B + off as usize;
         &self.hive[start + 4..start + size as usize]
     }
@@ -148,11 +139,7 @@ impl<'a> Reader<'a> {
             Name::Latin1(raw.to_vec())
         } else {
             assert_eq!(name_len % 2, 0);
-            Name::Utf16(
-                raw.chunks(2)
-                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                    .collect(),
-            )
+            Name::Utf16(raw.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect())
         };
         let class_name = if class_off == 0xFFFF_FFFF {
             assert_eq!(class_len, 0);
@@ -181,11 +168,7 @@ impl<'a> Reader<'a> {
                 let child = self.read_key(nk, Some(off));
                 let up = child.name.upcase_units();
                 if let Some(p) = &prev {
-                    assert!(
-                        *p < up,
-                        "subkey list not strictly sorted at {:?}",
-                        child.name.to_string_lossy()
-                    );
+                    assert!(*p < up, "subkey list not strictly sorted at {:?}", child.name.to_string_lossy());
                 }
                 prev = Some(up);
                 subkeys.push(child);
@@ -193,28 +176,11 @@ impl<'a> Reader<'a> {
         }
         // The "largest" fields, in UTF-16 bytes for names.
         let max = |it: &mut dyn Iterator<Item = usize>| it.max().unwrap_or(0) as u32;
-        assert_eq!(
-            u32_at(r, 52) & 0xFFFF,
-            max(&mut subkeys.iter().map(|k| k.name.utf16_byte_len())).min(0xFFFF)
-        );
-        assert_eq!(
-            u32_at(r, 56),
-            max(&mut subkeys
-                .iter()
-                .map(|k| k.class_name.as_ref().map_or(0, Vec::len)))
-        );
-        assert_eq!(
-            u32_at(r, 60),
-            max(&mut values.iter().map(|v| v.name.utf16_byte_len()))
-        );
+        assert_eq!(u32_at(r, 52) & 0xFFFF, max(&mut subkeys.iter().map(|k| k.name.utf16_byte_len())).min(0xFFFF));
+        assert_eq!(u32_at(r, 56), max(&mut subkeys.iter().map(|k| k.class_name.as_ref().map_or(0, Vec::len))));
+        assert_eq!(u32_at(r, 60), max(&mut values.iter().map(|v| v.name.utf16_byte_len())));
         assert_eq!(u32_at(r, 64), max(&mut values.iter().map(|v| v.data.len())));
-        KeySpec {
-            name,
-            class_name,
-            last_written: u64_at(r, 4),
-            values,
-            subkeys,
-        }
+        KeySpec { name, class_name, last_written: u64_at(r, 4), values, subkeys }
     }
 
     /// Returns the nk offsets of a subkey list (through an ri if any), checking hints and hashes.
@@ -270,11 +236,7 @@ impl<'a> Reader<'a> {
                 let name = if flags & 0x20 != 0 {
                     Name::Latin1(raw.to_vec())
                 } else {
-                    Name::Utf16(
-                        raw.chunks(2)
-                            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                            .collect(),
-                    )
+                    Name::Utf16(raw.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect())
                 };
                 if sig == b"lh" {
                     // Independent re-computation of the hash from the spec's formula.
@@ -306,11 +268,7 @@ impl<'a> Reader<'a> {
         } else if name_len == 0 {
             Name::Latin1(Vec::new())
         } else {
-            Name::Utf16(
-                raw.chunks(2)
-                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                    .collect(),
-            )
+            Name::Utf16(raw.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect())
         };
         let len = (size & 0x7FFF_FFFF) as usize;
         let data = if size & 0x8000_0000 != 0 {
@@ -337,19 +295,12 @@ impl<'a> Reader<'a> {
                 }
                 out
             } else {
-                assert!(
-                    !(len > 16344 && self.expect.big_data),
-                    "big value without db"
-                );
+                assert!(!(len > 16344 && self.expect.big_data), "big value without db");
                 assert!(d.len() >= len, "data cell too small");
                 d[..len].to_vec()
             }
         };
-        ValueSpec {
-            name,
-            data_type,
-            data,
-        }
+        ValueSpec { name, data_type, data }
     }
 }
 
@@ -358,20 +309,12 @@ impl<'a> Reader<'a> {
 pub fn read_strict(hive: &[u8], expect: &Expect) -> KeySpec {
     assert_eq!(&hive[0..4], b"regf");
     assert_eq!(u32_at(hive, 508), xor32_checksum(hive), "checksum");
-    assert_eq!(
-        u32_at(hive, 4),
-        u32_at(hive, 8),
-        "clean hive sequence numbers"
-    );
+    assert_eq!(u32_at(hive, 4), u32_at(hive, 8), "clean hive sequence numbers");
     assert_eq!(u32_at(hive, 20), 1);
     assert_eq!(u32_at(hive, 28), 0);
     assert_eq!(u32_at(hive, 32), 1);
     let hbins = u32_at(hive, 40) as usize;
-    assert_eq!(
-        hive.len(),
-        B + hbins,
-        "file length = base block + hive bins"
-    );
+    assert_eq!(hive.len(), B + hbins, "file length = base block + hive bins");
     // Bins and cells tile the hive-bins data; each bin ends with at most one free cell.
     let mut cells = BTreeMap::new();
     let mut o = 0usize;
@@ -381,10 +324,7 @@ pub fn read_strict(hive: &[u8], expect: &Expect) -> KeySpec {
         assert_eq!(&h[0..4], b"hbin", "bin at {o:#x}");
         assert_eq!(u32_at(h, 4) as usize, o, "bin offset field");
         let size = u32_at(h, 8) as usize;
-        assert!(
-            size >= 4096 && size.is_multiple_of(4096),
-            "bin size {size:#x}"
-        );
+        assert!(size >= 4096 && size.is_multiple_of(4096), "bin size {size:#x}");
         if first {
             assert_eq!(u64_at(h, 20), u64_at(hive, 12), "first bin timestamp");
             first = false;
@@ -406,30 +346,12 @@ pub fn read_strict(hive: &[u8], expect: &Expect) -> KeySpec {
         o += size;
     }
     assert_eq!(o, hbins);
-    let mut rd = Reader {
-        hive,
-        cells,
-        referenced: BTreeSet::new(),
-        security: None,
-        keys: 0,
-        expect: expect.clone(),
-    };
+    let mut rd = Reader { hive, cells, referenced: BTreeSet::new(), security: None, keys: 0, expect: expect.clone() };
     let root = rd.read_key(u32_at(hive, 36), None);
     let sk = rd.security.unwrap();
-    assert_eq!(
-        u32_at(hive, B + sk as usize + 4 + 12),
-        rd.keys,
-        "sk reference count"
-    );
-    let leaked: Vec<_> = rd
-        .cells
-        .keys()
-        .filter(|c| !rd.referenced.contains(c))
-        .collect();
-    assert!(
-        leaked.is_empty(),
-        "unreferenced allocated cells: {leaked:x?}"
-    );
+    assert_eq!(u32_at(hive, B + sk as usize + 4 + 12), rd.keys, "sk reference count");
+    let leaked: Vec<_> = rd.cells.keys().filter(|c| !rd.referenced.contains(c)).collect();
+    assert!(leaked.is_empty(), "unreferenced allocated cells: {leaked:x?}");
     root
 }
 
@@ -474,11 +396,7 @@ pub fn replay_new(primary: &[u8], logs: &[&[u8]]) -> Replayed {
         }
         assert_eq!(&log[0..4], b"regf");
         assert_eq!(u32_at(log, 28), 6, "log file type");
-        assert_eq!(
-            u32_at(log, 508),
-            xor32_checksum(log),
-            "log base block checksum"
-        );
+        assert_eq!(u32_at(log, 508), xor32_checksum(log), "log base block checksum");
         assert_eq!(u32_at(log, 4), u32_at(log, 8));
         let mut entries = Vec::new();
         let mut o = 512;
@@ -542,11 +460,7 @@ pub fn replay_old(primary: &[u8], log: &[u8]) -> Vec<u8> {
     assert_eq!(u32_at(log, 28), 1, "old log file type");
     assert_eq!(u32_at(log, 508), xor32_checksum(log), "log checksum");
     assert_eq!(u32_at(log, 4), u32_at(log, 8), "log sequence numbers");
-    assert_eq!(
-        u64_at(log, 12),
-        u64_at(primary, 12),
-        "log timestamp matches primary"
-    );
+    assert_eq!(u64_at(log, 12), u64_at(primary, 12), "log timestamp matches primary");
     assert_eq!(&log[512..516], b"DIRT");
     let hbins = u32_at(log, 40) as usize;
     let bits = hbins / 512;
@@ -577,11 +491,7 @@ pub fn mixed_tree() -> KeySpec {
     let mut many = KeySpec::new("Many");
     for i in 0..300u32 {
         // Mixed case and digits so that sorted order differs from insertion order.
-        let name = if i % 2 == 0 {
-            format!("k{i:03}")
-        } else {
-            format!("K{i:03}x")
-        };
+        let name = if i % 2 == 0 { format!("k{i:03}") } else { format!("K{i:03}x") };
         many = many.with_subkey(KeySpec::new(name.as_str()).with_value(ValueSpec::dword("i", i)));
     }
     KeySpec::new("CMI-CreateHive{2A7FB991-7BBE-4F9D-B91E-7CB51D4737F5}")
@@ -593,33 +503,16 @@ pub fn mixed_tree() -> KeySpec {
                 .with_value(ValueSpec::none("none", vec![1, 2, 3, 4, 5, 6]))
                 .with_value(ValueSpec::sz("sz", "hello, world"))
                 .with_value(ValueSpec::expand_sz("expand_sz", "%SystemRoot%\\system32"))
-                .with_value(ValueSpec::binary(
-                    "binary",
-                    vec![0xde, 0xad, 0xbe, 0xef, 0x00, 0x01],
-                ))
+                .with_value(ValueSpec::binary("binary", vec![0xde, 0xad, 0xbe, 0xef, 0x00, 0x01]))
                 .with_value(ValueSpec::dword("dword", 0x1234_5678))
                 .with_value(ValueSpec::dword_be("dword_be", 0x1234_5678))
-                .with_value(ValueSpec::link(
-                    "link",
-                    "\\Registry\\Machine\\System\\ControlSet001",
-                ))
-                .with_value(ValueSpec::multi_sz(
-                    "multi_sz",
-                    &["10.0.0.1", "", "192.168.1.1"],
-                ))
+                .with_value(ValueSpec::link("link", "\\Registry\\Machine\\System\\ControlSet001"))
+                .with_value(ValueSpec::multi_sz("multi_sz", &["10.0.0.1", "", "192.168.1.1"]))
                 .with_value(ValueSpec::new("resource_list", 8, vec![8; 20]))
                 .with_value(ValueSpec::new("full_resource_descriptor", 9, vec![9; 36]))
-                .with_value(ValueSpec::new(
-                    "resource_requirements_list",
-                    10,
-                    vec![10; 48],
-                ))
+                .with_value(ValueSpec::new("resource_requirements_list", 10, vec![10; 48]))
                 .with_value(ValueSpec::qword("qword", 0x0102_0304_0506_0708))
-                .with_value(ValueSpec::new(
-                    "unknown_type",
-                    0x12345,
-                    vec![0x45, 0x23, 0x01, 0x00, 0x99],
-                ))
+                .with_value(ValueSpec::new("unknown_type", 0x12345, vec![0x45, 0x23, 0x01, 0x00, 0x99]))
                 .with_value(ValueSpec::binary("empty", Vec::new()))
                 .with_value(ValueSpec::binary("one", vec![0x7f]))
                 .with_value(ValueSpec::binary("three", vec![1, 2, 3]))
@@ -630,10 +523,7 @@ pub fn mixed_tree() -> KeySpec {
         .with_subkey(
             KeySpec::new(Name::Latin1(b"Latin1-\xe9t\xe9-\x80\x9f\xa0\xff".to_vec()))
                 .with_class(vec![0x43, 0x00, 0x6c, 0x00])
-                .with_value(ValueSpec::sz(
-                    Name::Latin1(b"caf\xe9-\xb5-\xdf".to_vec()),
-                    "Latin-1 value name",
-                ))
+                .with_value(ValueSpec::sz(Name::Latin1(b"caf\xe9-\xb5-\xdf".to_vec()), "Latin-1 value name"))
                 .with_subkey(KeySpec::new(Name::Latin1(vec![0x9f])))
                 .with_subkey(KeySpec::new(Name::utf16("\u{178}")))
                 .with_subkey(KeySpec::new("\u{e0}-lower"))
