@@ -144,12 +144,17 @@ const SMALL_HIVES: &[&str] = &[
     "yarp/BadLogHive3/BadLogHive",
 ];
 
-/// Why the test cannot run here, if it cannot.
+/// Why the corpus tests cannot run here, if they cannot.
 fn skip_reason() -> Option<String> {
     let dir = corpus_dir();
     if !dir.is_dir() {
         return Some(format!("corpus folder {} is absent", dir.display()));
     }
+    hivex_missing()
+}
+
+/// Why hivexregedit cannot be used here, if it cannot.
+fn hivex_missing() -> Option<String> {
     // `--help` exits with status 1 but prints the usage, which names --export.
     match Command::new("hivexregedit").arg("--help").output() {
         Ok(out) if String::from_utf8_lossy(&[&out.stdout[..], &out.stderr[..]].concat()).contains("--export") => None,
@@ -507,13 +512,18 @@ fn run(cmd: &mut Command, what: &str) -> Result<Vec<u8>, String> {
     Ok(stdout)
 }
 
-/// Compares one hive; returns (keys, values) compared.
+/// Compares one corpus hive; returns (keys, values) compared.
 fn compare_hive(rel: &str) -> Option<(usize, usize)> {
     let hive = corpus_dir().join(rel);
     if !hive.is_file() {
         eprintln!("hivex_diff: {rel}: SKIPPED (file absent from the corpus)");
         return None;
     }
+    Some(compare_file(&hive, rel))
+}
+
+/// Compares the hive at `hive` (named `rel` in messages); returns (keys, values) compared.
+fn compare_file(hive: &Path, rel: &str) -> (usize, usize) {
     let started = Instant::now();
     // Run both tools at once (SYSTEM takes ~1.5 s in each).
     let (regnet_out, hivex_out) = std::thread::scope(|s| {
@@ -593,7 +603,7 @@ fn compare_hive(rel: &str) -> Option<(usize, usize)> {
     }
     assert!(failures.is_empty(), "{rel}: {}", failures.join("\n"));
     assert!(nkeys >= 1, "{rel}: no keys");
-    Some((nkeys, nvalues))
+    (nkeys, nvalues)
 }
 
 macro_rules! skip_if_unavailable {
@@ -630,6 +640,41 @@ fn hivex_agrees_on_small_hives() {
         }
     }
     eprintln!("hivex_diff: {hives} small hives agree: {keys} keys, {values} values");
+}
+
+/// The project's own fixtures (`testdata/build.sh` makes them under target/testdata): every
+/// hive the test writer made, in each format version and list kind, and the hive that hivex
+/// itself edited. Runs without the corpus.
+#[test]
+fn hivex_agrees_on_project_fixtures() {
+    if let Some(reason) = hivex_missing() {
+        eprintln!("hivex_diff: SKIPPED: {reason}");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/testdata");
+    if !root.join("writer").is_dir() {
+        eprintln!("hivex_diff: SKIPPED: {} is absent; run testdata/build.sh", root.display());
+        return;
+    }
+    let mut stack = vec![root.clone()];
+    let mut hives = Vec::new();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("readable fixture folder").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_none() && p.file_name().is_some_and(|n| n.eq_ignore_ascii_case("SYSTEM")) {
+                hives.push(p);
+            }
+        }
+    }
+    hives.sort();
+    assert!(hives.len() >= 15, "expected the writer and hivex fixtures, found {hives:?}");
+    for h in &hives {
+        let rel = h.strip_prefix(&root).unwrap_or(h).display().to_string();
+        compare_file(h, &rel);
+    }
+    eprintln!("hivex_diff: {} project fixtures agree", hives.len());
 }
 
 #[test]

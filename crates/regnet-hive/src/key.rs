@@ -310,7 +310,6 @@ fn open_list<'h>(hive: &'h Hive<'h>, off: u32, what: &'static str, at: u64) -> R
         }
     };
     let count = u16_at(cell, 2).unwrap_or(0);
-    hive.charge_cells(1 + u64::from(count))?;
     let needed = 4 + usize::from(count) * stride;
     if needed > cell.len() {
         return Err(HiveError::CellTooSmall {
@@ -320,6 +319,7 @@ fn open_list<'h>(hive: &'h Hive<'h>, off: u32, what: &'static str, at: u64) -> R
             available: cell.len() as u64,
         });
     }
+    hive.charge_cells(1 + u64::from(count))?;
     Ok(Frame { cell, off, kind, stride, next: 0, count: u32::from(count) })
 }
 

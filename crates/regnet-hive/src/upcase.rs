@@ -84,7 +84,7 @@ pub fn upcase(unit: u16) -> u16 {
         _ => {}
     }
     if unit < 0x80 {
-        return if unit.is_ascii_lowercase_u16() { unit - 32 } else { unit };
+        return if (u16::from(b'a')..=u16::from(b'z')).contains(&unit) { unit - 32 } else { unit };
     }
     // The ranges are sorted and disjoint: find the last one starting at or below `unit`.
     let i = NOT_UPPERCASED.partition_point(|&(lo, _)| lo <= unit);
@@ -100,16 +100,6 @@ pub fn upcase(unit: u16) -> u16 {
         // A multi-character full mapping (ß -> SS, ŉ -> ʼN, ...) has no single-unit equivalent:
         // Windows keeps the unit.
         _ => unit,
-    }
-}
-
-trait AsciiLower {
-    fn is_ascii_lowercase_u16(self) -> bool;
-}
-
-impl AsciiLower for u16 {
-    fn is_ascii_lowercase_u16(self) -> bool {
-        (u16::from(b'a')..=u16::from(b'z')).contains(&self)
     }
 }
 

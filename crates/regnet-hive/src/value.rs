@@ -262,16 +262,17 @@ impl<'h> Value<'h> {
                 expected: "at least data size / 16344 segments",
             });
         }
-        self.hive.charge_cells(1 + u64::from(needed))?;
         let list = self.hive.cell(list_off, "big data segment list offset", fo + 4 + 4)?;
-        if list.len() < us(needed) * 4 {
+        // The whole declared list must fit its cell, though only the segments the size needs are read.
+        if list.len() < usize::from(nseg) * 4 {
             return Err(HiveError::CellTooSmall {
                 what: "big data segment list",
                 offset: file_offset(list_off),
-                needed: u64::from(needed) * 4,
+                needed: u64::from(nseg) * 4,
                 available: list.len() as u64,
             });
         }
+        self.hive.charge_cells(1 + u64::from(needed))?;
         let mut out = Vec::new();
         out.try_reserve_exact(us(len)).map_err(|_| HiveError::LimitExceeded {
             limit: "max_value_size",
@@ -390,25 +391,25 @@ impl<'h> Values<'h> {
         if count == 0 {
             return it;
         }
-        if let Err(e) = hive.charge_cells(1 + u64::from(count)) {
-            it.pending = Some(e);
-            return it;
-        }
-        match hive.cell(list_off, "value list offset", at) {
+        let opened = hive.cell(list_off, "value list offset", at).and_then(|list| {
+            let needed = u64::from(count) * 4;
+            if needed > list.len() as u64 {
+                return Err(HiveError::CellTooSmall {
+                    what: "value list elements",
+                    offset: file_offset(list_off),
+                    needed,
+                    available: list.len() as u64,
+                });
+            }
+            // Charged only once the count is known to fit its cell.
+            hive.charge_cells(1 + u64::from(count))?;
+            Ok(list)
+        });
+        match opened {
             Ok(list) => {
-                let needed = u64::from(count) * 4;
-                if needed > list.len() as u64 {
-                    it.pending = Some(HiveError::CellTooSmall {
-                        what: "value list elements",
-                        offset: file_offset(list_off),
-                        needed,
-                        available: list.len() as u64,
-                    });
-                } else {
-                    it.list = list;
-                    it.list_at = file_offset(list_off) + 4;
-                    it.count = count;
-                }
+                it.list = list;
+                it.list_at = file_offset(list_off) + 4;
+                it.count = count;
             }
             Err(e) => it.pending = Some(e),
         }

@@ -26,6 +26,7 @@
 
 pub mod example;
 pub mod logs;
+pub mod strategies;
 pub mod upcase;
 pub mod writer;
 

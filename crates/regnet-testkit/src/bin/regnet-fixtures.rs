@@ -70,7 +70,8 @@ pub fn all(dir: &Path) -> std::io::Result<()> {
     for minor in 3..=6 {
         for kind in [ListKind::Li, ListKind::Lf, ListKind::Lh] {
             let opts = WriterOptions { minor_version: minor, list_kind: kind, ..WriterOptions::default() };
-            write(dir, &format!("clean/v1.{minor}-{kind:?}/SYSTEM").to_lowercase(), &write_hive(&tree, &opts))?;
+            let kind = format!("{kind:?}").to_lowercase();
+            write(dir, &format!("clean/v1.{minor}-{kind}/SYSTEM"), &write_hive(&tree, &opts))?;
         }
     }
     // 300 subkeys split into `ri` leaves of 64; big values in `db` cells; names in several scripts.
@@ -102,11 +103,14 @@ pub fn all(dir: &Path) -> std::io::Result<()> {
     for (name, split) in
         [("log1-only", LogSplit::AllInLog1), ("log2-only", LogSplit::AllInLog2), ("split", LogSplit::Split)]
     {
-        new_format_logs(&before, &after, 4, split).write_files(&dir.join("dirty-new").join(name), "SYSTEM")?;
+        let d = dir.join("dirty-new").join(name);
+        std::fs::create_dir_all(&d)?;
+        new_format_logs(&before, &after, 4, split).write_files(&d, "SYSTEM")?;
     }
     let old_opts = WriterOptions { minor_version: 3, list_kind: ListKind::Lf, ..example_options(7) };
     let before = write_hive(&example_system(false), &old_opts);
     let after = write_hive(&example_system(true), &old_opts);
+    std::fs::create_dir_all(dir.join("dirty-old"))?;
     old_format_log(&before, &after).write_files(&dir.join("dirty-old"), "SYSTEM")?;
     write(dir, "after/SYSTEM", &write_hive(&example_system(true), &example_options(7)))?;
     Ok(())

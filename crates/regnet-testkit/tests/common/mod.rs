@@ -355,24 +355,8 @@ pub fn read_strict(hive: &[u8], expect: &Expect) -> KeySpec {
     root
 }
 
-/// Sorts subkeys recursively the way the hive orders them, to compare a written tree with a read
-/// one.
-pub fn canonical(k: &KeySpec) -> KeySpec {
-    let mut k = k.clone();
-    fn fix(k: &mut KeySpec) {
-        // An empty value name is stored without the compressed flag whatever its form; key names
-        // keep theirs.
-        for v in &mut k.values {
-            if v.name.is_empty() {
-                v.name = Name::Latin1(Vec::new());
-            }
-        }
-        k.subkeys.sort_by_key(|s| s.name.upcase_units());
-        k.subkeys.iter_mut().for_each(fix);
-    }
-    fix(&mut k);
-    k
-}
+#[allow(unused_imports)]
+pub use regnet_testkit::strategies::canonical;
 
 /// Result of a replay.
 pub struct Replayed {
