@@ -529,13 +529,13 @@ fn compare_file(hive: &Path, rel: &str) -> (usize, usize) {
     let (regnet_out, hivex_out) = std::thread::scope(|s| {
         let r = s.spawn(|| {
             run(
-                Command::new(env!("CARGO_BIN_EXE_regnet")).args(["dump", "--format", "jsonl", "--no-logs"]).arg(&hive),
+                Command::new(env!("CARGO_BIN_EXE_regnet")).args(["dump", "--format", "jsonl", "--no-logs"]).arg(hive),
                 &format!("regnet dump {rel}"),
             )
         });
         let h = s.spawn(|| {
             run(
-                Command::new("hivexregedit").env("PERL_UNICODE", "O").arg("--export").arg(&hive).arg("\\"),
+                Command::new("hivexregedit").env("PERL_UNICODE", "O").arg("--export").arg(hive).arg("\\"),
                 &format!("hivexregedit --export {rel}"),
             )
         });
