@@ -22,6 +22,7 @@ fn input() -> &'static (String, Vec<u8>) {
 }
 
 fn main() {
+    input(); // load (and describe) the input before divan prints its table
     divan::main();
 }
 

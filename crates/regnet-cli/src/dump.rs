@@ -105,8 +105,11 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
         match &l.status {
             regnet_hive::LogStatus::Applied => match l.sequence_applied {
                 Some((a, b)) => eprintln!(
-                    "regnet: {}: replayed {} log entries (sequence {a:#x}..={b:#x}), {} pages",
-                    l.name, l.entries_applied, l.pages_applied
+                    "regnet: {}: replayed {} log {} (sequence {a:#x}..={b:#x}), {} pages",
+                    l.name,
+                    l.entries_applied,
+                    if l.entries_applied == 1 { "entry" } else { "entries" },
+                    l.pages_applied
                 ),
                 None => eprintln!("regnet: {}: replayed {} dirty pages", l.name, l.pages_applied),
             },
@@ -210,6 +213,21 @@ fn reg_quote(s: &str) -> String {
     q
 }
 
+/// REG_SZ data that .reg text can show as a quoted string without loss: UTF-16LE ending in one
+/// NUL, with no other NUL, no unpaired surrogate and no control character.
+fn plain_sz(d: &[u8]) -> Option<String> {
+    if d.len() % 2 != 0 {
+        return None;
+    }
+    let units: Vec<u16> = d.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    let (last, body) = units.split_last()?;
+    if *last != 0 {
+        return None;
+    }
+    let s = String::from_utf16(body).ok()?;
+    (!s.chars().any(char::is_control)).then_some(s)
+}
+
 fn write_reg(hive: &Hive<'_>, out: &mut impl Write, nerr: &mut u64) -> io::Result<()> {
     writeln!(out, "Windows Registry Editor Version 5.00")?;
     let mut walk = hive.walk();
@@ -230,6 +248,9 @@ fn write_reg(hive: &Hive<'_>, out: &mut impl Write, nerr: &mut u64) -> io::Resul
                 Err(e) => {
                     *nerr += 1;
                     writeln!(out, "; {lhs}: {e}")?;
+                }
+                Ok(d) if t == 1 && plain_sz(&d).is_some() => {
+                    writeln!(out, "{lhs}={}", reg_quote(&plain_sz(&d).unwrap_or_default()))?
                 }
                 Ok(d) if t == 4 && d.len() == 4 => {
                     writeln!(out, "{lhs}=dword:{:08x}", u32::from_le_bytes([d[0], d[1], d[2], d[3]]))?

@@ -31,7 +31,7 @@ pub enum Warning {
         computed: u32,
     },
     /// The sequence numbers differ: a write was in progress.
-    #[error("sequence numbers differ ({primary:#x} != {secondary:#x}): the hive was not cleanly written")]
+    #[error("sequence numbers differ ({primary:#x} != {secondary:#x}): a write to the primary file did not finish")]
     SequenceMismatch {
         /// Primary sequence number.
         primary: u32,
