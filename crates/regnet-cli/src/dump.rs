@@ -4,7 +4,7 @@ use crate::CliError;
 use regnet_hive::{Hive, Key, Limits, LogFile, OpenOptions};
 use serde::Serialize;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -26,29 +26,6 @@ pub struct Args {
 enum Format {
     Jsonl,
     Reg,
-}
-
-/// Finds HIVE.LOG1, HIVE.LOG2 and HIVE.LOG beside the hive, matching names case-insensitively.
-pub fn find_logs(hive: &Path) -> Vec<PathBuf> {
-    let (Some(dir), Some(name)) = (hive.parent(), hive.file_name().and_then(|n| n.to_str())) else {
-        return Vec::new();
-    };
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut found: Vec<(usize, PathBuf)> = Vec::new();
-    let suffixes = [".LOG1", ".LOG2", ".LOG"];
-    for e in entries.flatten() {
-        let fname = e.file_name();
-        let Some(f) = fname.to_str() else { continue };
-        for (rank, suf) in suffixes.iter().enumerate() {
-            let want = format!("{name}{suf}");
-            if f.eq_ignore_ascii_case(&want) && e.path().is_file() {
-                found.push((rank, e.path()));
-            }
-        }
-    }
-    found.sort();
-    found.into_iter().map(|(_, p)| p).collect()
 }
 
 #[derive(Serialize)]
@@ -82,7 +59,7 @@ fn hex(bytes: &[u8]) -> String {
 
 pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     let primary = std::fs::read(&args.hive).map_err(|e| CliError::file(&args.hive, e))?;
-    let log_paths = if args.no_logs { Vec::new() } else { find_logs(&args.hive) };
+    let log_paths = if args.no_logs { Vec::new() } else { regnet::find_logs(&args.hive) };
     let mut log_data = Vec::new();
     for p in &log_paths {
         match std::fs::read(p) {

@@ -1,9 +1,9 @@
 //! `regnet`: a thin command line over the regnet libraries.
 
 mod dump;
+mod hive_cmd;
 
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -19,6 +19,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The network settings in a SYSTEM hive, as the JSON contract or a table (replays its logs when dirty).
+    Hive(hive_cmd::Args),
     /// Print every key and value of a hive, depth-first (replaying HIVE.LOG1/HIVE.LOG2 beside it when dirty).
     Dump(dump::Args),
 }
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dump(args) => dump::run(&args),
+        Command::Hive(args) => hive_cmd::run(&args),
     };
     match result {
         Ok(code) => code,
@@ -52,6 +55,3 @@ impl CliError {
         CliError(format!("{}: {e}", path.display()))
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: PathBuf) {}

@@ -1,0 +1,189 @@
+//! `regnet hive`: the network settings in a SYSTEM hive.
+
+use crate::CliError;
+use regnet::{Options, Report};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The SYSTEM hive (a copy of \Windows\System32\config\SYSTEM).
+    hive: PathBuf,
+    /// The first transaction log (default: SYSTEM.LOG1 beside the hive, any case).
+    #[arg(long, value_name = "FILE")]
+    log1: Option<PathBuf>,
+    /// The second transaction log (default: SYSTEM.LOG2 beside the hive, any case).
+    #[arg(long, value_name = "FILE")]
+    log2: Option<PathBuf>,
+    /// Do not replay transaction logs, even when the hive is dirty.
+    #[arg(long, conflicts_with_all = ["log1", "log2"])]
+    no_logs: bool,
+    /// `json` is the documented contract (docs/report.md); `table` is a summary for people.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Table,
+}
+
+pub fn run(args: &Args) -> Result<ExitCode, CliError> {
+    let mut opts = Options::new();
+    opts.no_logs = args.no_logs;
+    opts.logs = [&args.log1, &args.log2].into_iter().flatten().cloned().collect();
+    let report = regnet::report_from_hive_file(&args.hive, &opts).map_err(|e| CliError::file(&args.hive, e))?;
+    let mut out = std::io::stdout().lock();
+    let res = match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from).and_then(|()| writeln!(out))
+        }
+        Format::Table => write!(out, "{}", table(&report)),
+    };
+    match res {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(CliError(format!("writing output: {e}"))),
+    }
+}
+
+/// A readable summary: host, then one block per adapter, then routes and warnings.
+pub fn table(r: &Report) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let or = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+    let _ = writeln!(
+        s,
+        "host        {}{}",
+        or(&r.hostname),
+        r.hostname_pending.as_ref().map(|p| format!(" (renamed to {p} at next boot)")).unwrap_or_default()
+    );
+    let _ = writeln!(s, "netbios     {}", or(&r.computer_name));
+    let _ = writeln!(s, "domain      {}", or(&r.domain));
+    if !r.search_list.is_empty() {
+        let _ = writeln!(s, "search      {}", r.search_list.join(", "));
+    }
+    let _ = writeln!(s, "control set {:03} ({:?})", r.control_set, r.control_set_source);
+    let logs = if r.hive.logs_applied.is_empty() {
+        String::new()
+    } else {
+        format!(", replayed {}", r.hive.logs_applied.join(" + "))
+    };
+    let _ = writeln!(s, "hive        {}{logs}", if r.hive.dirty { "dirty" } else { "clean" });
+    let bare = |a: &&regnet::Adapter| {
+        a.physical == Some(false)
+            && a.ipv4.is_empty()
+            && a.gateways.is_empty()
+            && a.dns_servers.is_empty()
+            && a.ipv6.is_empty()
+    };
+    for a in r.adapters.iter().filter(|a| !bare(a)) {
+        let kind = match a.physical {
+            Some(true) => "physical",
+            Some(false) => "virtual",
+            None => "no device entry",
+        };
+        let _ = writeln!(s, "\n{} {}  [{kind}]", or(&a.name), a.guid);
+        if let Some(d) = &a.description {
+            let _ = writeln!(s, "  description  {d}");
+        }
+        if let Some(m) = &a.mac {
+            let _ = writeln!(
+                s,
+                "  mac          {m} ({})",
+                a.mac_source.map(|x| format!("{x:?}").to_lowercase()).unwrap_or_default()
+            );
+        }
+        let ips: Vec<String> = a.ipv4.iter().map(|e| format!("{}/{}", e.address, e.prefix_len)).collect();
+        let _ = writeln!(
+            s,
+            "  ipv4         {} {}",
+            if a.dhcp { "dhcp" } else { "static" },
+            if ips.is_empty() { "-".into() } else { ips.join(", ") }
+        );
+        if !a.gateways.is_empty() {
+            let gws: Vec<String> = a
+                .gateways
+                .iter()
+                .map(|g| match g.metric {
+                    Some(m) => format!("{} (metric {m})", g.address),
+                    None => g.address.to_string(),
+                })
+                .collect();
+            let _ = writeln!(s, "  gateways     {}", gws.join(", "));
+        }
+        if !a.dns_servers.is_empty() {
+            let dns: Vec<String> = a.dns_servers.iter().map(|d| d.to_string()).collect();
+            let _ = writeln!(s, "  dns          {}", dns.join(", "));
+        }
+        if !a.dns_suffix.is_empty() {
+            let _ = writeln!(s, "  dns suffix   {}", a.dns_suffix);
+        }
+        if let Some(l) = &a.dhcp_lease {
+            let t = |raw: Option<u32>, utc: &Option<String>| match (raw, utc) {
+                (_, Some(u)) => u.clone(),
+                (Some(v), None) => format!("{v} (not a calendar time)"),
+                _ => "-".into(),
+            };
+            let _ = writeln!(
+                s,
+                "  lease        from {} obtained {} expires {}",
+                l.server.map(|x| x.to_string()).unwrap_or("-".into()),
+                t(l.obtained, &l.obtained_utc),
+                t(l.expires, &l.expires_utc)
+            );
+        }
+        if !a.ipv6.is_empty() {
+            let v6: Vec<String> = a.ipv6.iter().map(|e| format!("{}/{}", e.address, e.prefix_len)).collect();
+            let _ = writeln!(s, "  ipv6         {}", v6.join(", "));
+        }
+        if !a.dhcpv6_dns_servers.is_empty() {
+            let v6: Vec<String> = a.dhcpv6_dns_servers.iter().map(|e| e.to_string()).collect();
+            let _ = writeln!(s, "  dhcpv6 dns   {}", v6.join(", "));
+        }
+        if !a.wins_servers.is_empty() {
+            let w: Vec<String> = a.wins_servers.iter().map(|e| e.to_string()).collect();
+            let _ = writeln!(s, "  wins         {}", w.join(", "));
+        }
+        if let Some(m) = a.mtu {
+            let _ = writeln!(s, "  mtu          {m}");
+        }
+        if let Some(v) = a.vlan_id {
+            let _ = writeln!(s, "  vlan         {v}");
+        }
+    }
+    let idle: Vec<String> = r.adapters.iter().filter(bare).map(|a| or(&a.description)).collect();
+    if !idle.is_empty() {
+        let _ = writeln!(s, "\n{} virtual adapters without IP settings: {}", idle.len(), idle.join(", "));
+    }
+    if !r.routes.is_empty() {
+        let _ = writeln!(s, "\nroutes");
+        for rt in &r.routes {
+            let _ = writeln!(
+                s,
+                "  {}/{} via {}{}{}",
+                rt.destination,
+                rt.prefix_len,
+                rt.gateway,
+                rt.metric.map(|m| format!(" metric {m}")).unwrap_or_default(),
+                if rt.repeats_default_gateway { " (repeats a default gateway)" } else { "" }
+            );
+        }
+    }
+    if !r.warnings.is_empty() {
+        let _ = writeln!(s, "\nwarnings");
+        for w in &r.warnings {
+            let at = [w.key.as_deref(), w.value.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" : ");
+            let _ = writeln!(
+                s,
+                "  [{}] {}{}",
+                w.code,
+                w.message,
+                if at.is_empty() { String::new() } else { format!("  ({at})") }
+            );
+        }
+    }
+    s
+}

@@ -1,0 +1,29 @@
+//! Errors of the facade.
+
+use std::path::PathBuf;
+
+/// Why no report could be made. (Anything less serious is a [`crate::Warning`] in the report.)
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The hive could not be opened or its root read.
+    #[error(transparent)]
+    Hive(#[from] regnet_hive::HiveError),
+    /// The hive is not a SYSTEM hive (no `Select` key, or the control set it names is missing).
+    #[error("not a SYSTEM hive: {0}")]
+    NotASystemHive(String),
+    /// `Select` names no usable control set (Current, Default and LastKnownGood all fail).
+    #[error("no usable control set: {0}")]
+    NoControlSet(String),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

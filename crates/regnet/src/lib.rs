@@ -1,0 +1,143 @@
+//! # regnet
+//!
+//! Reads a Windows guest's network settings offline, from its SYSTEM registry hive, into a typed
+//! [`Report`]: host name and domain, and for every adapter its name, MAC, DHCP or static
+//! addressing, gateways, DNS servers in order, DHCP lease, IPv6, WINS, MTU and VLAN, plus
+//! persistent routes. The hive's transaction logs are replayed first when it is dirty, as a
+//! crash-consistent replica's usually is.
+//!
+//! The report serialises to the JSON contract documented in `docs/report.md` (`schema_version` 1).
+//! Every byte of the hive is treated as hostile: a malformed value becomes a [`Warning`] in the
+//! report and the rest is still read; only a file that is not a usable SYSTEM hive is an [`Error`].
+//!
+//! ## Getting started
+//! ```
+//! # fn main() -> Result<(), regnet::Error> {
+//! # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/SYSTEM");
+//! // SYSTEM.LOG1 / SYSTEM.LOG2 beside the hive are found and replayed.
+//! let report = regnet::report_from_hive_file(path, &regnet::Options::default())?;
+//! assert_eq!(report.hostname.as_deref(), Some("APP-SRV-07"));
+//! assert!(report.hive.dirty);
+//! for a in &report.adapters {
+//!     println!("{} {:?} dhcp={} {:?}", a.guid, a.name, a.dhcp, a.ipv4);
+//! }
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod error;
+mod extract;
+mod read;
+mod report;
+
+pub use error::{Error, Result};
+pub use extract::report_from_hive;
+pub use regnet_hive::{self as hive, Limits};
+pub use report::*;
+
+use regnet_hive::{Hive, LogFile, OpenOptions};
+use std::path::{Path, PathBuf};
+
+/// How to read a hive.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Options {
+    /// Resource limits for the hive parser.
+    pub limits: Limits,
+    /// Do not replay transaction logs, even when the hive is dirty.
+    pub no_logs: bool,
+    /// Explicit log files; when empty, logs beside the hive are found by name.
+    pub logs: Vec<PathBuf>,
+}
+
+impl Options {
+    /// Default options: replay logs found beside the hive.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// Finds the transaction logs of `hive` beside it: `HIVE.LOG1`, `HIVE.LOG2`, then `HIVE.LOG`,
+/// whatever the case of their names (as on NTFS, where `system.log1` is the same file).
+pub fn find_logs(hive: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (hive.parent(), hive.file_name().and_then(|n| n.to_str())) else {
+        return Vec::new();
+    };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut found: Vec<(usize, PathBuf)> = Vec::new();
+    for e in entries.flatten() {
+        let fname = e.file_name();
+        let Some(f) = fname.to_str() else { continue };
+        for (rank, suffix) in [".LOG1", ".LOG2", ".LOG"].iter().enumerate() {
+            if f.len() == name.len() + suffix.len()
+                && f.get(..name.len()).is_some_and(|p| p.eq_ignore_ascii_case(name))
+                && f.get(name.len()..).is_some_and(|s| s.eq_ignore_ascii_case(suffix))
+                && e.path().is_file()
+            {
+                found.push((rank, e.path()));
+            }
+        }
+    }
+    found.sort();
+    found.dedup_by(|a, b| a.0 == b.0);
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
+/// A report from a hive file, replaying its logs (found beside it, or given in `opts`).
+pub fn report_from_hive_file(path: impl AsRef<Path>, opts: &Options) -> Result<Report> {
+    let path = path.as_ref();
+    let read = |p: &Path| std::fs::read(p).map_err(|source| Error::Io { path: p.to_owned(), source });
+    let primary = read(path)?;
+    let log_paths = if opts.no_logs {
+        Vec::new()
+    } else if opts.logs.is_empty() {
+        find_logs(path)
+    } else {
+        opts.logs.clone()
+    };
+    let mut logs = Vec::new();
+    for p in &log_paths {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        logs.push((name, read(p)?));
+    }
+    let refs: Vec<LogFile<'_>> = logs.iter().map(|(n, d)| LogFile::new(n.clone(), d)).collect();
+    report_from_hive_bytes(&primary, &refs, opts)
+}
+
+/// A report from hive bytes and optional logs (already read by the caller).
+pub fn report_from_hive_bytes(primary: &[u8], logs: &[LogFile<'_>], opts: &Options) -> Result<Report> {
+    let mut o = OpenOptions::new().limits(opts.limits);
+    if !opts.no_logs {
+        for l in logs {
+            o = o.log(l.clone());
+        }
+    }
+    let hive = Hive::open_with(primary, &o)?;
+    let mut report = report_from_hive(&hive)?;
+    // The hive's own findings come first. A dirty base block that logs repaired is already told by
+    // `hive.dirty` and `hive.logs_applied`.
+    let recovered = hive.recovery().recovered;
+    let hive_warnings = hive.warnings().iter().filter(|w| {
+        !(recovered
+            && matches!(w, regnet_hive::Warning::BadChecksum { .. } | regnet_hive::Warning::SequenceMismatch { .. }))
+    });
+    let mut warnings: Vec<Warning> = hive_warnings
+        .map(|w| Warning {
+            code: match w {
+                regnet_hive::Warning::DirtyNotRecovered => "dirty_not_recovered".into(),
+                regnet_hive::Warning::BinsTruncated { .. } => "hive_truncated".into(),
+                _ => "hive".into(),
+            },
+            message: w.to_string(),
+            key: None,
+            value: None,
+        })
+        .collect();
+    warnings.append(&mut report.warnings);
+    report.warnings = warnings;
+    Ok(report)
+}

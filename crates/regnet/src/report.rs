@@ -1,0 +1,267 @@
+//! The report: what regnet tells about a guest's network settings.
+//!
+//! These types are the JSON contract (`schema_version` 1, see `docs/report.md`). Field names are
+//! fixed; new fields may be added, so every struct is `#[non_exhaustive]`.
+
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// The version of the JSON contract this crate writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything regnet read about one guest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Report {
+    /// Version of this contract (1).
+    pub schema_version: u32,
+    /// DNS host name the guest used (`Tcpip\Parameters\Hostname`).
+    pub hostname: Option<String>,
+    /// The host name configured for the next boot (`NV Hostname`), when it differs: a rename is pending.
+    pub hostname_pending: Option<String>,
+    /// NetBIOS computer name (`Control\ComputerName\ComputerName`).
+    pub computer_name: Option<String>,
+    /// Primary DNS suffix (`Tcpip\Parameters\Domain`).
+    pub domain: Option<String>,
+    /// The primary DNS suffix for the next boot (`NV Domain`), when it differs.
+    pub domain_pending: Option<String>,
+    /// DNS suffix search list, in order (`SearchList`).
+    pub search_list: Vec<String>,
+    /// IP forwarding (`IPEnableRouter` = 1).
+    pub ip_forwarding: bool,
+    /// The control set read (`ControlSet%03d`).
+    pub control_set: u32,
+    /// Which `Select` value named it: `current`, `default` or `last_known_good`.
+    pub control_set_source: ControlSetSource,
+    /// The hive file's state and what log replay did.
+    pub hive: HiveState,
+    /// Network adapters, in a stable order: by device class index, then those without a class entry by GUID.
+    pub adapters: Vec<Adapter>,
+    /// Persistent IPv4 routes (`Tcpip\Parameters\PersistentRoutes`).
+    pub routes: Vec<Route>,
+    /// Everything odd that did not stop the report.
+    pub warnings: Vec<Warning>,
+}
+
+/// Which `Select` value chose the control set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ControlSetSource {
+    /// `Select\Current` (the normal case).
+    Current,
+    /// `Select\Default`, because Current was missing or unusable.
+    Default,
+    /// `Select\LastKnownGood`, because Current and Default were missing or unusable.
+    LastKnownGood,
+}
+
+/// The hive file's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct HiveState {
+    /// The primary file needed recovery (a crash-consistent copy of a running system usually does).
+    pub dirty: bool,
+    /// Transaction logs whose data was applied, in the order applied.
+    pub logs_applied: Vec<String>,
+    /// Logs that were given or found but not used, with the reason.
+    pub logs_ignored: Vec<IgnoredLog>,
+    /// Log entries (new format) applied in all.
+    pub entries_applied: u32,
+    /// Dirty pages written in all.
+    pub pages_applied: u32,
+}
+
+/// A log that was not applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct IgnoredLog {
+    /// Its name.
+    pub name: String,
+    /// Why it was not used.
+    pub reason: String,
+}
+
+/// One network adapter (interface), joined by its interface GUID across the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Adapter {
+    /// Interface GUID, upper-case with braces: `{7E1A0C55-3B2D-4F1E-9A61-2C5D8E0F4A11}`.
+    pub guid: String,
+    /// Friendly (connection) name, e.g. `Ethernet0`.
+    pub name: Option<String>,
+    /// Driver description, e.g. `vmxnet3 Ethernet Adapter`.
+    pub description: Option<String>,
+    /// MAC address, `00:50:56:9A:3C:1F` style.
+    pub mac: Option<String>,
+    /// Where the MAC came from.
+    pub mac_source: Option<MacSource>,
+    /// True for a physical NIC (device class `Characteristics` has NCF_PHYSICAL, 0x4), false for a
+    /// virtual or software adapter, null when the adapter has no device class entry.
+    pub physical: Option<bool>,
+    /// IANA interface type (`*IfType`: 6 Ethernet, 71 802.11, 131 tunnel, ...).
+    pub if_type: Option<u32>,
+    /// Device class subkey (`Control\Class\{4D36E972-...}\NNNN`) of this adapter.
+    pub class_index: Option<String>,
+    /// True when DHCP configures IPv4 (`EnableDHCP` = 1). Decides which values are live.
+    pub dhcp: bool,
+    /// IPv4 addresses with prefix lengths, in configured order (for DHCP: the leased address).
+    pub ipv4: Vec<Ipv4Entry>,
+    /// IPv4 default gateways in order, with metrics where configured.
+    pub gateways: Vec<Gateway>,
+    /// DNS servers in query order. A static `NameServer` overrides DHCP's even on a DHCP adapter.
+    pub dns_servers: Vec<IpAddr>,
+    /// Where the DNS servers came from.
+    pub dns_source: Option<DnsSource>,
+    /// Connection-specific DNS suffix (`Domain`, else `DhcpDomain` on a DHCP adapter); empty when none.
+    pub dns_suffix: String,
+    /// The DHCP lease, for a DHCP adapter that holds one.
+    pub dhcp_lease: Option<DhcpLease>,
+    /// Static IPv6 addresses (from the Nsi persistent store).
+    pub ipv6: Vec<Ipv6Entry>,
+    /// Static IPv6 DNS servers (`Tcpip6 ... NameServer`).
+    pub ipv6_dns_servers: Vec<IpAddr>,
+    /// IPv6 DNS servers learnt from DHCPv6 (`Dhcpv6DNSServers`), in order, duplicates kept.
+    pub dhcpv6_dns_servers: Vec<Ipv6Addr>,
+    /// WINS servers: static (`NameServerList`), else DHCP's (`DhcpNameServerList`).
+    pub wins_servers: Vec<Ipv4Addr>,
+    /// NetBIOS over TCP/IP (`NetbiosOptions`).
+    pub netbios: Option<Netbios>,
+    /// IPv4 MTU (`MTU`), when set.
+    pub mtu: Option<u32>,
+    /// VLAN ID from the driver's `VlanID` keyword, when set.
+    pub vlan_id: Option<u16>,
+    /// Interface metric (`InterfaceMetric`), when set (0 or absent is automatic).
+    pub interface_metric: Option<u32>,
+}
+
+/// Where a MAC address was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MacSource {
+    /// The administrator's override (device class `NetworkAddress`): the MAC the NIC uses.
+    Override,
+    /// `NetworkSetup2\...\Kernel\CurrentAddress` (Windows 10 and later).
+    Current,
+    /// `NetworkSetup2\...\Kernel\PermanentAddress` (Windows 10 and later).
+    Permanent,
+}
+
+/// Where DNS servers were found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DnsSource {
+    /// The static `NameServer` value.
+    Static,
+    /// `DhcpNameServer`, on a DHCP adapter without a static override.
+    Dhcp,
+}
+
+/// An IPv4 address and its prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Ipv4Entry {
+    /// The address.
+    pub address: Ipv4Addr,
+    /// Prefix length (from the subnet mask).
+    pub prefix_len: u8,
+}
+
+impl Ipv4Entry {
+    /// An address with its prefix length.
+    pub fn new(address: Ipv4Addr, prefix_len: u8) -> Self {
+        Ipv4Entry { address, prefix_len }
+    }
+    /// The network address (address with host bits cleared).
+    pub fn network(&self) -> Ipv4Addr {
+        let mask = if self.prefix_len == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix_len.min(32))) };
+        Ipv4Addr::from(u32::from(self.address) & mask)
+    }
+}
+
+/// An IPv6 address and its prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Ipv6Entry {
+    /// The address.
+    pub address: Ipv6Addr,
+    /// On-link prefix length.
+    pub prefix_len: u8,
+}
+
+/// A default gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Gateway {
+    /// The gateway's address.
+    pub address: IpAddr,
+    /// Its metric (0 = automatic), when configured.
+    pub metric: Option<u32>,
+}
+
+/// A DHCP lease.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DhcpLease {
+    /// The DHCP server (`DhcpServer`).
+    pub server: Option<Ipv4Addr>,
+    /// `LeaseObtainedTime` as stored (documented as seconds since 1970).
+    pub obtained: Option<u32>,
+    /// `LeaseTerminatesTime` as stored.
+    pub expires: Option<u32>,
+    /// `obtained` as a UTC time, only where it is a plausible epoch (year 2000 or later); some
+    /// Windows 10 builds store a relative clock there instead.
+    pub obtained_utc: Option<String>,
+    /// `expires` as a UTC time, under the same rule.
+    pub expires_utc: Option<String>,
+    /// The lease length in seconds (`Lease`).
+    pub lease_seconds: Option<u32>,
+    /// The gateway's MAC address as DHCP recorded it (`DhcpGatewayHardware`): the gateway's, not this NIC's.
+    pub gateway_mac: Option<String>,
+}
+
+/// NetBIOS over TCP/IP setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Netbios {
+    /// Use the DHCP server's setting (0).
+    FromDhcp,
+    /// Enabled (1).
+    Enabled,
+    /// Disabled (2).
+    Disabled,
+}
+
+/// A persistent IPv4 route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Route {
+    /// Destination network.
+    pub destination: Ipv4Addr,
+    /// Destination prefix length.
+    pub prefix_len: u8,
+    /// Next hop.
+    pub gateway: Ipv4Addr,
+    /// Metric; null when automatic (-1).
+    pub metric: Option<u32>,
+    /// True when this is a default route that only repeats an adapter's default gateway (Windows
+    /// writes those here too); false for a route someone added.
+    pub repeats_default_gateway: bool,
+}
+
+/// Something odd about the hive that did not stop the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Warning {
+    /// A stable machine-readable code, e.g. `bad_value`, `wrong_type`, `nsi_mismatch`.
+    pub code: String,
+    /// What happened, for people.
+    pub message: String,
+    /// The registry key concerned, when there is one.
+    pub key: Option<String>,
+    /// The value concerned, when there is one.
+    pub value: Option<String>,
+}
