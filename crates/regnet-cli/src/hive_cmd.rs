@@ -73,7 +73,7 @@ pub fn table(r: &Report) -> String {
     };
     let _ = writeln!(s, "hive        {}{logs}", if r.hive.dirty { "dirty" } else { "clean" });
     let bare = |a: &&regnet::Adapter| {
-        a.physical == Some(false)
+        a.physical != Some(true)
             && a.ipv4.is_empty()
             && a.gateways.is_empty()
             && a.dns_servers.is_empty()
@@ -154,9 +154,9 @@ pub fn table(r: &Report) -> String {
             let _ = writeln!(s, "  vlan         {v}");
         }
     }
-    let idle: Vec<String> = r.adapters.iter().filter(bare).map(|a| or(&a.description)).collect();
+    let idle: Vec<String> = r.adapters.iter().filter(bare).map(|a| a.description.clone().or(a.name.clone()).unwrap_or(a.guid.clone())).collect();
     if !idle.is_empty() {
-        let _ = writeln!(s, "\n{} virtual adapters without IP settings: {}", idle.len(), idle.join(", "));
+        let _ = writeln!(s, "\n{} virtual or unnamed adapters without IP settings: {}", idle.len(), idle.join(", "));
     }
     if !r.routes.is_empty() {
         let _ = writeln!(s, "\nroutes");
