@@ -154,7 +154,12 @@ pub fn table(r: &Report) -> String {
             let _ = writeln!(s, "  vlan         {v}");
         }
     }
-    let idle: Vec<String> = r.adapters.iter().filter(bare).map(|a| a.description.clone().or(a.name.clone()).unwrap_or(a.guid.clone())).collect();
+    let idle: Vec<String> = r
+        .adapters
+        .iter()
+        .filter(bare)
+        .map(|a| a.description.clone().or(a.name.clone()).unwrap_or(a.guid.clone()))
+        .collect();
     if !idle.is_empty() {
         let _ = writeln!(s, "\n{} virtual or unnamed adapters without IP settings: {}", idle.len(), idle.join(", "));
     }

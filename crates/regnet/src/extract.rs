@@ -408,10 +408,8 @@ fn ipv4_settings(r: &mut Reader, k: &Key<'_>, path: &str, a: &mut Adapter) {
     let static_dns = r.server_list(k, path, "NameServer");
     let static_suffix = r.string(k, path, "Domain");
     if a.dhcp {
-        let ip =
-            r.string(k, path, "DhcpIPAddress").and_then(|s| r.ipv4_list(&[s], path, "DhcpIPAddress").pop().flatten());
-        let mask =
-            r.string(k, path, "DhcpSubnetMask").and_then(|s| r.ipv4_list(&[s], path, "DhcpSubnetMask").pop().flatten());
+        let ip = r.ipv4(k, path, "DhcpIPAddress");
+        let mask = r.ipv4(k, path, "DhcpSubnetMask");
         if let Some(ip) = ip {
             match mask.and_then(mask_prefix) {
                 Some(p) => a.ipv4.push(Ipv4Entry::new(ip, p)),
@@ -422,7 +420,7 @@ fn ipv4_settings(r: &mut Reader, k: &Key<'_>, path: &str, a: &mut Adapter) {
                     Some("DhcpSubnetMask"),
                 ),
             }
-            let gws = r.strings(k, path, "DhcpDefaultGateway");
+            let gws = r.string_items(k, path, "DhcpDefaultGateway");
             a.gateways = r
                 .ipv4_list(&gws, path, "DhcpDefaultGateway")
                 .into_iter()
@@ -431,13 +429,19 @@ fn ipv4_settings(r: &mut Reader, k: &Key<'_>, path: &str, a: &mut Adapter) {
                 .collect();
             let obtained = r.dword(k, path, "LeaseObtainedTime");
             let expires = r.dword(k, path, "LeaseTerminatesTime");
-            if obtained.is_some_and(|t| epoch_utc(t).is_none()) {
-                r.warn("lease_not_epoch", "LeaseObtainedTime is before 2000: not seconds since 1970 (some Windows 10 builds store a relative clock); reported raw only", Some(path), Some("LeaseObtainedTime"));
+            // One warning per lease, naming the first time that is not a calendar time.
+            let odd = [("LeaseObtainedTime", obtained), ("LeaseTerminatesTime", expires)]
+                .into_iter()
+                .find(|(_, t)| t.is_some_and(|t| epoch_utc(t).is_none()));
+            if let Some((name, _)) = odd {
+                r.warn(
+                    "lease_not_epoch",
+                    format!("{name} is before 2000: not seconds since 1970 (some Windows 10 builds store a relative clock); reported raw only"),
+                    Some(path),
+                    Some(name),
+                );
             }
-            let server = r
-                .string(k, path, "DhcpServer")
-                .and_then(|s| r.ipv4_list(&[s], path, "DhcpServer").pop().flatten())
-                .filter(|s| !s.is_broadcast());
+            let server = r.ipv4(k, path, "DhcpServer").filter(|s| !s.is_broadcast());
             let gateway_mac = r.binary(k, path, "DhcpGatewayHardware").and_then(|b| {
                 // 4-byte gateway address, u32 hardware-address length, then the address.
                 let len = b.get(4..8).map(|l| u32::from_le_bytes([l[0], l[1], l[2], l[3]]))?;
@@ -465,8 +469,8 @@ fn ipv4_settings(r: &mut Reader, k: &Key<'_>, path: &str, a: &mut Adapter) {
         }
         a.dns_suffix = static_suffix.or_else(|| r.string(k, path, "DhcpDomain")).unwrap_or_default();
     } else {
-        let ips_raw = r.strings(k, path, "IPAddress");
-        let masks_raw = r.strings(k, path, "SubnetMask");
+        let ips_raw = r.string_items(k, path, "IPAddress");
+        let masks_raw = r.string_items(k, path, "SubnetMask");
         let ips = r.ipv4_list(&ips_raw, path, "IPAddress");
         let masks = r.ipv4_list(&masks_raw, path, "SubnetMask");
         if ips_raw.len() != masks_raw.len() {
@@ -493,12 +497,12 @@ fn ipv4_settings(r: &mut Reader, k: &Key<'_>, path: &str, a: &mut Adapter) {
                 ),
             }
         }
-        let gws_raw = r.strings(k, path, "DefaultGateway");
+        let gws_raw = r.string_items(k, path, "DefaultGateway");
         let gws = r.ipv4_list(&gws_raw, path, "DefaultGateway");
-        let metrics = r.strings(k, path, "DefaultGatewayMetric");
+        let metrics = r.string_items(k, path, "DefaultGatewayMetric");
         for (i, g) in gws.iter().enumerate() {
             let Some(g) = g else { continue };
-            let metric = metrics.get(i).and_then(|m| match m.parse::<u32>() {
+            let metric = metrics.get(i).and_then(Option::as_ref).and_then(|m| match m.parse::<u32>() {
                 Ok(v) => Some(v),
                 Err(_) => {
                     r.warn(
@@ -547,8 +551,12 @@ fn netbt_settings(r: &mut Reader, cs: &Key<'_>, cs_name: &str, a: &mut Adapter) 
     let rel = format!("Services\\NetBT\\Parameters\\Interfaces\\Tcpip_{}", a.guid);
     let path = format!("{cs_name}\\{rel}");
     let Some(k) = sub(r, cs, &rel, &path) else { return };
-    let static_wins = r.strings(&k, &path, "NameServerList");
-    let list = if static_wins.is_empty() && a.dhcp { r.strings(&k, &path, "DhcpNameServerList") } else { static_wins };
+    let static_wins = r.string_items(&k, &path, "NameServerList");
+    let list = if static_wins.iter().all(Option::is_none) && a.dhcp {
+        r.string_items(&k, &path, "DhcpNameServerList")
+    } else {
+        static_wins
+    };
     a.wins_servers = r.ipv4_list(&list, &path, "NameServerList").into_iter().flatten().collect();
     a.netbios = match r.dword(&k, &path, "NetbiosOptions") {
         Some(0) => Some(Netbios::FromDhcp),
@@ -689,6 +697,11 @@ fn routes(r: &mut Reader, params: &Key<'_>, params_path: &str, adapters: &[Adapt
             }
             _ => None,
         };
+        // The metric is -1 (automatic) or a 32-bit number; anything else is a malformed name.
+        let parsed = parsed.and_then(|(d, p, g, m)| match m {
+            -1 => Some((d, p, g, None)),
+            m => u32::try_from(m).ok().map(|m| (d, p, g, Some(m))),
+        });
         let Some((destination, prefix_len, gateway, metric)) = parsed else {
             r.warn(
                 "bad_value",
@@ -702,7 +715,7 @@ fn routes(r: &mut Reader, params: &Key<'_>, params_path: &str, adapters: &[Adapt
             destination,
             prefix_len,
             gateway,
-            metric: u32::try_from(metric).ok(),
+            metric,
             repeats_default_gateway: prefix_len == 0
                 && destination.is_unspecified()
                 && gateways.contains(&IpAddr::V4(gateway)),

@@ -64,9 +64,11 @@ impl Reader {
         }
     }
 
-    /// A string or list-of-strings value as its items: REG_SZ and REG_EXPAND_SZ give one item,
-    /// REG_MULTI_SZ its items. Empty items are dropped. Absent: empty.
-    pub fn strings(&mut self, key: &Key<'_>, path: KeyPath<'_>, name: &str) -> Vec<String> {
+    /// A string or list-of-strings value as its items, by position: REG_SZ and REG_EXPAND_SZ give
+    /// one item, REG_MULTI_SZ its items up to the list terminator. An item that is blank or not
+    /// valid UTF-16 is `None` but keeps its place, so that parallel lists (`IPAddress` and
+    /// `SubnetMask`) stay paired. Absent: empty.
+    pub fn string_items(&mut self, key: &Key<'_>, path: KeyPath<'_>, name: &str) -> Vec<Option<String>> {
         let Some(v) = self.value(key, path, name) else { return Vec::new() };
         let t = v.data_type();
         if !matches!(t, ValueType::Sz | ValueType::ExpandSz | ValueType::MultiSz) {
@@ -97,24 +99,30 @@ impl Reader {
         } else {
             units.split(|&u| u == 0).take(1).collect()
         };
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(items.len());
         for item in items {
             match String::from_utf16(item) {
                 Ok(s) => {
-                    let s = s.trim().to_owned();
-                    if !s.is_empty() {
-                        out.push(s);
-                    }
+                    let s = s.trim();
+                    out.push((!s.is_empty()).then(|| s.to_owned()));
                 }
-                Err(_) => self.warn(
-                    "bad_value",
-                    "invalid UTF-16 (an unpaired surrogate); item ignored",
-                    Some(path),
-                    Some(name),
-                ),
+                Err(_) => {
+                    self.warn(
+                        "bad_value",
+                        "invalid UTF-16 (an unpaired surrogate); item ignored",
+                        Some(path),
+                        Some(name),
+                    );
+                    out.push(None);
+                }
             }
         }
         out
+    }
+
+    /// The usable items of a string or list-of-strings value (see [`Reader::string_items`]).
+    pub fn strings(&mut self, key: &Key<'_>, path: KeyPath<'_>, name: &str) -> Vec<String> {
+        self.string_items(key, path, name).into_iter().flatten().collect()
     }
 
     /// A single string setting: the first item; absent or empty gives `None`.
@@ -167,19 +175,31 @@ impl Reader {
         self.data(&v, path, name)
     }
 
-    /// IPv4 addresses from a string list, each item strictly parsed; `0.0.0.0` means "none".
-    pub fn ipv4_list(&mut self, items: &[String], path: KeyPath<'_>, name: &str) -> Vec<Option<Ipv4Addr>> {
+    /// IPv4 addresses from string items, by position, each strictly parsed; `0.0.0.0` means "none".
+    pub fn ipv4_list(&mut self, items: &[Option<String>], path: KeyPath<'_>, name: &str) -> Vec<Option<Ipv4Addr>> {
         items
             .iter()
-            .map(|s| match s.parse::<Ipv4Addr>() {
-                Ok(a) if a.is_unspecified() => None,
-                Ok(a) => Some(a),
-                Err(_) => {
-                    self.warn("bad_value", format!("{s:?} is not an IPv4 address; ignored"), Some(path), Some(name));
+            .map(|s| match s.as_deref().map(str::parse::<Ipv4Addr>) {
+                None => None,
+                Some(Ok(a)) if a.is_unspecified() => None,
+                Some(Ok(a)) => Some(a),
+                Some(Err(_)) => {
+                    self.warn(
+                        "bad_value",
+                        format!("{:?} is not an IPv4 address; ignored", s.as_deref().unwrap_or_default()),
+                        Some(path),
+                        Some(name),
+                    );
                     None
                 }
             })
             .collect()
+    }
+
+    /// One IPv4 address from a single-string setting.
+    pub fn ipv4(&mut self, key: &Key<'_>, path: KeyPath<'_>, name: &str) -> Option<Ipv4Addr> {
+        let item = self.string(key, path, name)?;
+        self.ipv4_list(&[Some(item)], path, name).pop().flatten()
     }
 
     /// A server list such as `NameServer`: items split on commas, spaces and semicolons, each parsed.

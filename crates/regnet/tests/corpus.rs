@@ -38,7 +38,10 @@ fn windows7_system() {
     assert_eq!(lan.name.as_deref(), Some("Local Area Connection"));
     assert_eq!(lan.description.as_deref(), Some("Intel(R) PRO/1000 MT Network Connection"));
     assert!(!lan.dhcp, "static, despite stale DHCP lease values");
-    assert_eq!(lan.ipv4.iter().map(|e| (e.address.to_string(), e.prefix_len)).collect::<Vec<_>>(), vec![("192.168.1.123".into(), 24)]);
+    assert_eq!(
+        lan.ipv4.iter().map(|e| (e.address.to_string(), e.prefix_len)).collect::<Vec<_>>(),
+        vec![("192.168.1.123".into(), 24)]
+    );
     assert_eq!(lan.gateways.len(), 1);
     assert_eq!((lan.gateways[0].address, lan.gateways[0].metric), (v4("192.168.1.1"), Some(0)));
     assert_eq!(lan.dns_servers, vec![v4("192.168.1.112")]);
@@ -48,7 +51,10 @@ fn windows7_system() {
 
     let lan2 = adapter(&r, "{698E50A9-4F58-4D86-B61D-F42E58DCACF6}");
     assert_eq!(lan2.name.as_deref(), Some("Local Area Connection 2"));
-    assert_eq!(lan2.ipv4.iter().map(|e| (e.address.to_string(), e.prefix_len)).collect::<Vec<_>>(), vec![("10.3.58.5".into(), 24)]);
+    assert_eq!(
+        lan2.ipv4.iter().map(|e| (e.address.to_string(), e.prefix_len)).collect::<Vec<_>>(),
+        vec![("10.3.58.5".into(), 24)]
+    );
     assert_eq!(lan2.gateways[0].address, v4("10.3.58.1"));
     assert_eq!(lan2.dns_servers, vec![v4("10.3.58.4")]);
 
@@ -57,9 +63,13 @@ fn windows7_system() {
     // The empty pseudo-interface key is skipped.
     assert!(!r.adapters.iter().any(|a| a.guid.ends_with("806E6F6E6963}")));
     // Virtual adapters are kept and marked.
-    assert!(r.adapters.iter().any(|a| a.physical == Some(false) && a.description.as_deref() == Some("Microsoft Teredo Tunneling Adapter")));
+    assert!(r
+        .adapters
+        .iter()
+        .any(|a| a.physical == Some(false) && a.description.as_deref() == Some("Microsoft Teredo Tunneling Adapter")));
     // Both persistent routes only repeat the GUI default gateways.
-    let routes: Vec<(String, bool)> = r.routes.iter().map(|x| (x.gateway.to_string(), x.repeats_default_gateway)).collect();
+    let routes: Vec<(String, bool)> =
+        r.routes.iter().map(|x| (x.gateway.to_string(), x.repeats_default_gateway)).collect();
     assert_eq!(routes.len(), 2);
     assert!(routes.contains(&("10.3.58.1".into(), true)) && routes.contains(&("192.168.1.1".into(), true)));
     assert!(r.routes.iter().all(|x| x.metric.is_none() && x.prefix_len == 0));
@@ -81,7 +91,10 @@ fn windows10_system_b_with_logs() {
     assert_eq!(wifi.if_type, Some(71));
     assert_eq!((wifi.mac.as_deref(), wifi.mac_source), (Some("EC:0E:C4:20:7F:0E"), Some(MacSource::Current)));
     assert!(wifi.dhcp);
-    assert_eq!(wifi.ipv4.iter().map(|e| (e.address.to_string(), e.prefix_len)).collect::<Vec<_>>(), vec![("192.168.0.7".into(), 24)]);
+    assert_eq!(
+        wifi.ipv4.iter().map(|e| (e.address.to_string(), e.prefix_len)).collect::<Vec<_>>(),
+        vec![("192.168.0.7".into(), 24)]
+    );
     assert_eq!(wifi.gateways.iter().map(|g| g.address).collect::<Vec<_>>(), vec![v4("192.168.0.1")]);
     // Three DNS servers, in the order DHCP gave them.
     assert_eq!(wifi.dns_servers, vec![v4("68.105.28.11"), v4("68.105.29.11"), v4("68.105.28.12")]);
@@ -93,13 +106,20 @@ fn windows10_system_b_with_logs() {
     assert_eq!(lease.lease_seconds, Some(3600));
     assert_eq!(lease.gateway_mac.as_deref(), Some("5C:8F:E0:2A:1C:68"));
     assert!(r.warnings.iter().any(|w| w.code == "lease_not_epoch"));
-    assert_eq!(wifi.dhcpv6_dns_servers.iter().map(|a| a.to_string()).collect::<Vec<_>>(), vec!["2001:578:3f::30", "2001:578:3f:1::30", "2001:578:3f::30"]);
+    assert_eq!(
+        wifi.dhcpv6_dns_servers.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        vec!["2001:578:3f::30", "2001:578:3f:1::30", "2001:578:3f::30"]
+    );
 
     let eth = adapter(&r, "{08BA0CD8-E98C-475C-BADF-65130C043BD6}");
     assert_eq!(eth.name.as_deref(), Some("Ethernet"));
     assert_eq!(eth.mac.as_deref(), Some("EC:F4:BB:48:7F:ED"));
     assert!(eth.dhcp && eth.ipv4.is_empty() && eth.dhcp_lease.is_none(), "DHCP, no lease");
-    let bt = r.adapters.iter().find(|a| a.description.as_deref() == Some("Bluetooth Device (Personal Area Network)")).unwrap();
+    let bt = r
+        .adapters
+        .iter()
+        .find(|a| a.description.as_deref() == Some("Bluetooth Device (Personal Area Network)"))
+        .unwrap();
     assert_eq!((bt.mac.as_deref(), bt.physical), (Some("28:E3:47:01:77:77"), Some(false)));
 }
 

@@ -3,7 +3,6 @@
 //!
 //! Every test builds its own small SYSTEM tree with the [`Sys`] builder below (a control set with a
 //! host name, then adapters added key by key), so each scenario states exactly which registry values
-//! it depends on. Known extractor bugs are kept as `#[ignore = "BUG: ..."]` tests.
 
 use proptest::prelude::*;
 use regnet::hive::LogFile;
@@ -1262,7 +1261,6 @@ fn g1_with(values: Vec<ValueSpec>) -> Report {
 /// An undecodable item in the middle of `IPAddress` (a lone surrogate) must not shift the later
 /// addresses onto the wrong masks: the very mispairing dissect is criticised for.
 #[test]
-#[ignore = "BUG: Reader::strings drops undecodable MULTI_SZ items, so later IPAddress items pair with the wrong SubnetMask"]
 fn undecodable_address_item_keeps_the_pairing() {
     let mut data = utf16("10.0.0.1\0");
     data.extend_from_slice(&0xDC00u16.to_le_bytes()); // a lone low surrogate
@@ -1281,7 +1279,6 @@ fn undecodable_address_item_keeps_the_pairing() {
 /// Same root cause through a blank item: `" "` is trimmed to nothing and dropped, and the list
 /// shifts.
 #[test]
-#[ignore = "BUG: Reader::strings drops blank MULTI_SZ items, so later IPAddress items pair with the wrong SubnetMask"]
 fn blank_address_item_keeps_the_pairing() {
     let r = g1_with(vec![
         multi("IPAddress", &["10.0.0.1", " ", "192.168.5.7"]),
@@ -1296,7 +1293,6 @@ fn blank_address_item_keeps_the_pairing() {
 /// Same root cause for gateway metrics: an undecodable metric moves the next metric onto the wrong
 /// gateway.
 #[test]
-#[ignore = "BUG: Reader::strings drops undecodable MULTI_SZ items, so DefaultGatewayMetric shifts onto the wrong gateway"]
 fn undecodable_metric_item_keeps_the_pairing() {
     let mut metrics = utf16("5\0");
     metrics.extend_from_slice(&0xD800u16.to_le_bytes());
@@ -1318,7 +1314,6 @@ fn undecodable_metric_item_keeps_the_pairing() {
 /// "flagged `lease_not_epoch`". Only `LeaseObtainedTime` is checked, so a non-epoch expiry beside an
 /// epoch start is nulled silently.
 #[test]
-#[ignore = "BUG: a non-epoch LeaseTerminatesTime (with an epoch LeaseObtainedTime) gives expires_utc null without a lease_not_epoch warning"]
 fn non_epoch_lease_expiry_is_flagged() {
     let r = one_static(cat(vec![
         dhcp_v4("192.168.0.7", "255.255.255.0"),
@@ -1332,7 +1327,6 @@ fn non_epoch_lease_expiry_is_flagged() {
 
 /// A route metric that is neither -1 (automatic) nor a u32 is not "automatic": it is malformed.
 #[test]
-#[ignore = "BUG: a PersistentRoutes metric of -5 or 99999999999 is reported as metric null (automatic) without a warning"]
 fn impossible_route_metric_is_a_bad_value() {
     let r = Sys::new()
         .routes(&[
