@@ -139,6 +139,10 @@ pub fn table(r: &Report) -> String {
             let v6: Vec<String> = a.ipv6.iter().map(|e| format!("{}/{}", e.address, e.prefix_len)).collect();
             let _ = writeln!(s, "  ipv6         {}", v6.join(", "));
         }
+        if !a.ipv6_dns_servers.is_empty() {
+            let v6: Vec<String> = a.ipv6_dns_servers.iter().map(|e| e.to_string()).collect();
+            let _ = writeln!(s, "  ipv6 dns     {}", v6.join(", "));
+        }
         if !a.dhcpv6_dns_servers.is_empty() {
             let v6: Vec<String> = a.dhcpv6_dns_servers.iter().map(|e| e.to_string()).collect();
             let _ = writeln!(s, "  dhcpv6 dns   {}", v6.join(", "));
@@ -146,6 +150,18 @@ pub fn table(r: &Report) -> String {
         if !a.wins_servers.is_empty() {
             let w: Vec<String> = a.wins_servers.iter().map(|e| e.to_string()).collect();
             let _ = writeln!(s, "  wins         {}", w.join(", "));
+        }
+        if let Some(n) = a.netbios {
+            let _ = writeln!(
+                s,
+                "  netbios      {}",
+                match n {
+                    regnet::Netbios::FromDhcp => "from dhcp",
+                    regnet::Netbios::Enabled => "enabled",
+                    regnet::Netbios::Disabled => "disabled",
+                    _ => "?",
+                }
+            );
         }
         if let Some(m) = a.mtu {
             let _ = writeln!(s, "  mtu          {m}");

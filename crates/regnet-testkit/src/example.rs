@@ -89,15 +89,58 @@ pub fn example_system(after: bool) -> KeySpec {
     let network =
         key(NET_CLASS).with_subkey(connection(NIC_PROD, "Ethernet0")).with_subkey(connection(NIC_BACKUP, "Backup"));
 
+    // Windows 10 and later: alias and MAC addresses per interface.
+    let setup2 = key("NetworkSetup2").with_subkey(
+        key("Interfaces")
+            .with_subkey(kernel(NIC_PROD, "Ethernet0", [0x00, 0x50, 0x56, 0x9A, 0x3C, 0x1F], 1))
+            .with_subkey(kernel(NIC_BACKUP, "Backup", [0x00, 0x50, 0x56, 0x9A, 0x3C, 0x20], 2)),
+    );
+    // The Vista+ persistent store: the production NIC's static addresses (LUID: IfType 6, index 1)
+    // and one static IPv6 address.
+    let mut nsi_v4 = key("10");
+    for ip in ips {
+        let octets: Vec<String> = ip.split('.').map(|o| format!("{:02x}", o.parse::<u8>().unwrap_or(0))).collect();
+        let name = format!("0000000100000600{}00000000", octets.concat());
+        nsi_v4 = nsi_v4.with_value(ValueSpec::binary(name.as_str(), nsi_record(24)));
+    }
+    let nsi_v6 =
+        key("10").with_value(ValueSpec::binary("0000000100000600fd000000000000410000000000000014", nsi_record(64)));
+    let nsi = key("Nsi")
+        .with_subkey(key("{eb004a00-9b1a-11d4-9123-0050047759bc}").with_subkey(nsi_v4))
+        .with_subkey(key("{eb004a01-9b1a-11d4-9123-0050047759bc}").with_subkey(nsi_v6));
+
     let control = key("Control")
         .with_subkey(
             key("ComputerName")
                 .with_subkey(key("ComputerName").with_value(ValueSpec::sz("ComputerName", "APP-SRV-07"))),
         )
         .with_subkey(key("Class").with_subkey(class))
-        .with_subkey(key("Network").with_subkey(network));
+        .with_subkey(key("Network").with_subkey(network))
+        .with_subkey(setup2)
+        .with_subkey(nsi);
 
-    let mut services = key("Services").with_subkey(tcpip);
+    let netbt = key("NetBT").with_subkey(
+        key("Parameters").with_subkey(
+            key("Interfaces")
+                .with_subkey(
+                    key(&format!("Tcpip_{NIC_PROD}"))
+                        .with_value(ValueSpec::multi_sz("NameServerList", &["10.41.7.12"]))
+                        .with_value(ValueSpec::dword("NetbiosOptions", 2)),
+                )
+                .with_subkey(
+                    key(&format!("Tcpip_{NIC_BACKUP}"))
+                        .with_value(ValueSpec::multi_sz("NameServerList", &[]))
+                        .with_value(ValueSpec::dword("NetbiosOptions", 0)),
+                ),
+        ),
+    );
+    let tcpip6 =
+        key("Tcpip6").with_subkey(key("Parameters").with_subkey(
+            key("Interfaces").with_subkey(
+                key(&NIC_PROD.to_lowercase()).with_value(ValueSpec::sz("NameServer", "fd00::41:0:0:0:35")),
+            ),
+        ));
+    let mut services = key("Services").with_subkey(tcpip).with_subkey(netbt).with_subkey(tcpip6);
     // Filler services, so that walks and lookups see a realistically wide key.
     for (i, name) in FILLER_SERVICES.iter().enumerate() {
         services = services.with_subkey(
@@ -135,6 +178,30 @@ fn adapter_class(index: &str, guid: &str, desc: &str, luid: u32) -> KeySpec {
         .with_value(ValueSpec::sz("ComponentId", "pci\\ven_15ad&dev_07b0"))
 }
 
+/// `NetworkSetup2\Interfaces\{GUID}\Kernel` with the alias and both MAC addresses.
+fn kernel(guid: &str, alias: &str, mac: [u8; 6], luid: u32) -> KeySpec {
+    key(guid).with_subkey(
+        key("Kernel")
+            .with_value(ValueSpec::sz("IfAlias", alias))
+            .with_value(ValueSpec::dword("IfType", 6))
+            .with_value(ValueSpec::dword("NetLuidIndex", luid))
+            .with_value(ValueSpec::binary("CurrentAddress", mac.to_vec()))
+            .with_value(ValueSpec::binary("PermanentAddress", mac.to_vec())),
+    )
+}
+
+/// An Nsi unicast-address record: infinite lifetimes, manual origin, the on-link prefix length at byte 16.
+fn nsi_record(prefix_len: u8) -> Vec<u8> {
+    let mut d = vec![0xFF; 8];
+    d.extend_from_slice(&1u32.to_le_bytes());
+    d.extend_from_slice(&1u32.to_le_bytes());
+    d.push(prefix_len);
+    d.push(0);
+    d.extend_from_slice(&[0, 0]);
+    d.resize(48, 0xFF);
+    d
+}
+
 fn connection(guid: &str, name: &str) -> KeySpec {
     key(guid).with_subkey(key("Connection").with_value(ValueSpec::sz("Name", name)).with_value(ValueSpec::sz(
         "PnPInstanceId",
@@ -166,7 +233,6 @@ const FILLER_SERVICES: &[&str] = &[
     "MpsSvc",
     "Mup",
     "NDIS",
-    "NetBT",
     "Netlogon",
     "Npfs",
     "Ntfs",
@@ -177,7 +243,6 @@ const FILLER_SERVICES: &[&str] = &[
     "SamSs",
     "Schedule",
     "storvsc",
-    "Tcpip6",
     "TermService",
     "volmgr",
     "volsnap",

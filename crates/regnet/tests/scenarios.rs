@@ -1579,7 +1579,8 @@ fn json_contract_names_and_round_trip() {
     assert_eq!(p["guid"], NIC_PROD);
     assert_eq!(p["name"], "Ethernet0");
     assert_eq!(p["description"], "vmxnet3 Ethernet Adapter");
-    assert_eq!(p["mac"], serde_json::Value::Null);
+    assert_eq!(p["mac"], "00:50:56:9A:3C:1F");
+    assert_eq!(p["mac_source"], "current");
     assert_eq!(p["dhcp"], false);
     assert_eq!(
         p["ipv4"],
