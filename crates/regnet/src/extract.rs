@@ -18,7 +18,18 @@ const NCF_PHYSICAL: u32 = 0x4;
 /// Most adapters read from one hive; a real system has a few dozen.
 const MAX_ADAPTERS: usize = 4096;
 
-/// Builds the report from an open SYSTEM hive.
+/// Builds the report from an open SYSTEM hive (for callers that open hives themselves, e.g.
+/// with their own [`regnet_hive::Limits`]).
+///
+/// ```
+/// # let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/SYSTEM")).unwrap();
+/// let mut limits = regnet::Limits::default();
+/// limits.max_hive_size = 64 << 20;
+/// let hive = regnet::hive::Hive::open_with(&bytes[..], &regnet::hive::OpenOptions::new().limits(limits))?;
+/// let report = regnet::report_from_hive(&hive)?;
+/// assert_eq!(report.control_set, 1);
+/// # Ok::<(), regnet::Error>(())
+/// ```
 pub fn report_from_hive(hive: &Hive<'_>) -> Result<Report> {
     let mut r = Reader::default();
     let root = hive.root_key()?;

@@ -62,6 +62,13 @@ impl Options {
 
 /// Finds the transaction logs of `hive` beside it: `HIVE.LOG1`, `HIVE.LOG2`, then `HIVE.LOG`,
 /// whatever the case of their names (as on NTFS, where `system.log1` is the same file).
+///
+/// ```
+/// # let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example");
+/// let logs = regnet::find_logs(std::path::Path::new(dir).join("system").as_path());
+/// let names: Vec<_> = logs.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+/// assert_eq!(names, ["SYSTEM.LOG1", "SYSTEM.LOG2"]);
+/// ```
 pub fn find_logs(hive: &Path) -> Vec<PathBuf> {
     let (Some(dir), Some(name)) = (hive.parent(), hive.file_name().and_then(|n| n.to_str())) else {
         return Vec::new();
@@ -88,6 +95,16 @@ pub fn find_logs(hive: &Path) -> Vec<PathBuf> {
 }
 
 /// A report from a hive file, replaying its logs (found beside it, or given in `opts`).
+///
+/// ```
+/// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/SYSTEM");
+/// let mut opts = regnet::Options::new();
+/// opts.no_logs = true; // the primary file as it is: stale on a crash-consistent copy
+/// let stale = regnet::report_from_hive_file(path, &opts)?;
+/// assert!(stale.warnings.iter().any(|w| w.code == "dirty_not_recovered"));
+/// assert_eq!(stale.adapters[0].ipv4.len(), 1); // the second address lives only in the logs
+/// # Ok::<(), regnet::Error>(())
+/// ```
 pub fn report_from_hive_file(path: impl AsRef<Path>, opts: &Options) -> Result<Report> {
     let path = path.as_ref();
     let read = |p: &Path| std::fs::read(p).map_err(|source| Error::Io { path: p.to_owned(), source });
@@ -108,7 +125,21 @@ pub fn report_from_hive_file(path: impl AsRef<Path>, opts: &Options) -> Result<R
     report_from_hive_bytes(&primary, &refs, opts)
 }
 
-/// A report from hive bytes and optional logs (already read by the caller).
+/// A report from hive bytes and optional logs (already read by the caller, e.g. from a backup
+/// store).
+///
+/// ```
+/// use regnet::hive::LogFile;
+/// # let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/");
+/// let primary = std::fs::read(format!("{dir}SYSTEM")).unwrap();
+/// let log1 = std::fs::read(format!("{dir}SYSTEM.LOG1")).unwrap();
+/// let log2 = std::fs::read(format!("{dir}SYSTEM.LOG2")).unwrap();
+/// let logs = [LogFile::new("SYSTEM.LOG1", &log1), LogFile::new("SYSTEM.LOG2", &log2)];
+/// let report = regnet::report_from_hive_bytes(&primary, &logs, &regnet::Options::default())?;
+/// assert_eq!(report.hive.logs_applied, ["SYSTEM.LOG1", "SYSTEM.LOG2"]);
+/// assert_eq!(report.adapters[0].ipv4.len(), 2);
+/// # Ok::<(), regnet::Error>(())
+/// ```
 pub fn report_from_hive_bytes(primary: &[u8], logs: &[LogFile<'_>], opts: &Options) -> Result<Report> {
     let mut o = OpenOptions::new().limits(opts.limits);
     if !opts.no_logs {

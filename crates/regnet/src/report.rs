@@ -10,6 +10,17 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Everything regnet read about one guest.
+///
+/// Serialises to the documented JSON contract and reads back:
+/// ```
+/// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/SYSTEM");
+/// let report = regnet::report_from_hive_file(path, &regnet::Options::default())?;
+/// let json = serde_json::to_string(&report).unwrap();
+/// assert!(json.starts_with(r#"{"schema_version":1,"hostname":"APP-SRV-07""#));
+/// let back: regnet::Report = serde_json::from_str(&json).unwrap();
+/// assert_eq!(back, report);
+/// # Ok::<(), regnet::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Report {
@@ -83,6 +94,17 @@ pub struct IgnoredLog {
 }
 
 /// One network adapter (interface), joined by its interface GUID across the registry.
+///
+/// ```
+/// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/SYSTEM");
+/// let report = regnet::report_from_hive_file(path, &regnet::Options::default())?;
+/// let prod = &report.adapters[0];
+/// assert_eq!(prod.name.as_deref(), Some("Ethernet0"));
+/// assert!(!prod.dhcp);
+/// assert_eq!(prod.ipv4[0].to_string(), "10.41.7.20/24");
+/// assert_eq!(prod.ipv4[0].network().to_string(), "10.41.7.0");
+/// # Ok::<(), regnet::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Adapter {
@@ -167,6 +189,13 @@ pub struct Ipv4Entry {
     pub address: Ipv4Addr,
     /// Prefix length (from the subnet mask).
     pub prefix_len: u8,
+}
+
+impl std::fmt::Display for Ipv4Entry {
+    /// `10.41.7.20/24`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix_len)
+    }
 }
 
 impl Ipv4Entry {
