@@ -1,0 +1,6 @@
+//! Container formats: each turns its file(s) into a [`crate::VirtualDisk`].
+
+pub mod qcow2;
+pub mod vhd;
+pub mod vhdx;
+pub mod vmdk;

@@ -1,0 +1,31 @@
+//! VMDK images. (Being written: until then, opening one is a clear "unsupported" error.)
+
+use crate::disk::{ContainerFormat, VirtualDisk};
+use crate::error::{ImageError, Result};
+use crate::limits::ImageLimits;
+use crate::source::{FileSource, Resolver};
+
+/// A VMDK image as a virtual disk.
+pub struct VmdkDisk {
+    size: u64,
+}
+
+impl VmdkDisk {
+    /// Opens a VMDK image.
+    pub fn open(_src: FileSource, _resolver: &dyn Resolver, _limits: &ImageLimits) -> Result<Self> {
+        Err(ImageError::Unsupported("VMDK images are not read yet".into()))
+    }
+}
+
+impl VirtualDisk for VmdkDisk {
+    fn size(&self) -> u64 {
+        self.size
+    }
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        crate::disk::check_range("VMDK disk", offset, buf.len(), self.size)?;
+        Err(ImageError::Unsupported("VMDK images are not read yet".into()))
+    }
+    fn format(&self) -> ContainerFormat {
+        ContainerFormat::Vmdk
+    }
+}

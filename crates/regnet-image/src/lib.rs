@@ -1,0 +1,30 @@
+//! # regnet-image
+//!
+//! The image layer of regnet: from an untrusted virtual disk image to the bytes of a file in it.
+//!
+//! - [`VirtualDisk`]: one trait for every container (raw, VHD, VHDX, VMDK, qcow2), detected by
+//!   content, never by file name; unallocated regions read as zeros.
+//! - [`partition`]: GPT and MBR tables, or a bare volume.
+//! - [`ntfs`]: a read-only NTFS path lookup and file reader.
+//! - [`source`]: counted reads of the image file(s), and the policy that an image may name other
+//!   files (extents, backing files, parents) only inside its own folder.
+//!
+//! Every byte of an image is hostile: offsets, sizes and counts are checked before use, tables are
+//! bounded by [`ImageLimits`], nothing recurses on input, and nothing panics.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod container;
+pub mod disk;
+mod error;
+mod limits;
+pub mod ntfs;
+pub mod partition;
+pub mod source;
+
+pub use disk::{detect, open_container, ContainerFormat, RawDisk, RegionReader, VirtualDisk};
+pub use error::{ImageError, Result};
+pub use limits::ImageLimits;
+pub use source::{Counters, DirResolver, FileSource, NoResolver, ReadSeek, Resolver};

@@ -1,0 +1,1 @@
+//! MBR (being written).
