@@ -19,4 +19,5 @@ if command -v hivexregedit >/dev/null 2>&1; then
 else
   echo "testdata/build.sh: hivexregedit not found (Debian: libwin-hivex-perl); hivex-made fixtures skipped" >&2
 fi
+testdata/build-images.sh
 echo "testdata/build.sh: fixtures in $out" >&2
