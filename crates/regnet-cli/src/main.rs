@@ -1,6 +1,7 @@
 //! `regnet`: a thin command line over the regnet libraries.
 
 mod dump;
+mod extract_cmd;
 mod hive_cmd;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The network settings of the Windows guest on disk images (raw, VHD, VHDX, VMDK, qcow2).
+    Extract(extract_cmd::Args),
     /// The network settings in a SYSTEM hive, as the JSON contract or a table (replays its logs when dirty).
     Hive(hive_cmd::Args),
     /// Print every key and value of a hive, depth-first (replaying HIVE.LOG1/HIVE.LOG2 beside it when dirty).
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Dump(args) => dump::run(&args),
         Command::Hive(args) => hive_cmd::run(&args),
+        Command::Extract(args) => extract_cmd::run(&args),
     };
     match result {
         Ok(code) => code,

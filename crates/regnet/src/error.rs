@@ -23,6 +23,18 @@ pub enum Error {
     /// `Select` names no usable control set (Current, Default and LastKnownGood all fail).
     #[error("no usable control set: {0}")]
     NoControlSet(String),
+    /// The disk image could not be read.
+    #[error(transparent)]
+    Image(#[from] regnet_image::ImageError),
+    /// No partition holds `\Windows\System32\config\SYSTEM`; the message says what each holds.
+    #[error("no Windows system volume found: {0}")]
+    NoWindows(String),
+    /// Several partitions hold a SYSTEM hive; `--partition N` (`ExtractOptions::partition`) picks one.
+    #[error("several partitions hold \\Windows\\System32\\config\\SYSTEM: {0}; choose one with --partition N")]
+    Ambiguous(String),
+    /// The only candidate volumes are BitLocker-encrypted.
+    #[error("no readable Windows volume: {0}")]
+    Encrypted(String),
 }
 
 /// Shorthand for results of this crate.

@@ -108,6 +108,7 @@ pub fn report_from_hive(hive: &Hive<'_>) -> Result<Report> {
         adapters,
         routes,
         warnings: r.warnings,
+        source: None,
     })
 }
 

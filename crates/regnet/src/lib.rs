@@ -30,12 +30,15 @@
 
 mod error;
 mod extract;
+mod image;
 mod read;
 mod report;
 
 pub use error::{Error, Result};
 pub use extract::report_from_hive;
+pub use image::{extract, extract_from_reader, ExtractOptions, SYSTEM_HIVE};
 pub use regnet_hive::{self as hive, Limits};
+pub use regnet_image::{self as disk_image, ContainerFormat, ImageLimits};
 pub use report::*;
 
 use regnet_hive::{Hive, LogFile, OpenOptions};

@@ -52,6 +52,33 @@ pub struct Report {
     pub routes: Vec<Route>,
     /// Everything odd that did not stop the report.
     pub warnings: Vec<Warning>,
+    /// Where the hive came from when it was read out of a disk image (null for a hive file).
+    #[serde(default)]
+    pub source: Option<ImageSource>,
+}
+
+/// Where in a disk image the hive was found, and what reading it cost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ImageSource {
+    /// The image as named by the caller.
+    pub image: String,
+    /// Container format detected from the content: `raw`, `vhd`, `vhdx`, `vmdk`, `qcow2`.
+    pub container: String,
+    /// Size of the virtual disk in bytes.
+    pub virtual_size: u64,
+    /// `gpt`, `mbr`, or `none` (a bare volume).
+    pub partition_table: String,
+    /// The partition read (GPT entry number; MBR 1-4 primary, 5+ logical; 0 for a bare volume).
+    pub partition: u32,
+    /// Its start on the virtual disk, in bytes.
+    pub partition_start: u64,
+    /// The files read from it, in order.
+    pub files: Vec<String>,
+    /// Bytes read from the image file(s) in all: the honest measure of laziness.
+    pub bytes_read: u64,
+    /// Read calls made on the image file(s).
+    pub reads: u64,
 }
 
 /// Which `Select` value chose the control set.

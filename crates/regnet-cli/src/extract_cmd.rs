@@ -1,0 +1,115 @@
+//! `regnet extract`: the network settings of the Windows guest on disk images.
+
+use crate::hive_cmd::{table, Format};
+use crate::CliError;
+use regnet::{ExtractOptions, Report};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Disk images: raw, VHD, VHDX, VMDK or qcow2 (detected from the content).
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// The partition to read when several hold Windows (GPT entry number, MBR number, 0 for a bare volume).
+    #[arg(long)]
+    partition: Option<u32>,
+    /// Do not replay the hive's transaction logs.
+    #[arg(long)]
+    no_logs: bool,
+    /// Also let images open the files they name (extents, backing files, parents) in this folder.
+    #[arg(long = "allow-dir", value_name = "DIR")]
+    allow_dirs: Vec<PathBuf>,
+    /// `json` is the documented contract (one object; JSON lines `{"image", "report"|"error"}` for several images).
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    /// Print what reading cost (bytes read from the image, read calls, time) on stderr.
+    #[arg(long)]
+    stats: bool,
+}
+
+pub fn run(args: &Args) -> Result<ExitCode, CliError> {
+    let mut opts = ExtractOptions::new();
+    opts.partition = args.partition;
+    opts.hive.no_logs = args.no_logs;
+    opts.allow_dirs = args.allow_dirs.clone();
+    let many = args.images.len() > 1;
+    let mut out = std::io::stdout().lock();
+    let mut failed = 0usize;
+    for image in &args.images {
+        let started = Instant::now();
+        let result = regnet::extract(image, &opts);
+        let elapsed = started.elapsed();
+        if args.stats {
+            match &result {
+                Ok(r) => {
+                    if let Some(s) = &r.source {
+                        eprintln!(
+                            "regnet: {}: {} bytes read in {} reads ({:.1} MiB of a {:.1} GiB {} disk), {:.1} ms",
+                            image.display(),
+                            s.bytes_read,
+                            s.reads,
+                            s.bytes_read as f64 / f64::from(1 << 20),
+                            s.virtual_size as f64 / f64::from(1 << 30),
+                            s.container,
+                            elapsed.as_secs_f64() * 1e3
+                        );
+                    }
+                }
+                Err(_) => eprintln!("regnet: {}: failed after {:.1} ms", image.display(), elapsed.as_secs_f64() * 1e3),
+            }
+        }
+        let written = match (&result, args.format, many) {
+            (Ok(r), Format::Json, false) => {
+                serde_json::to_writer_pretty(&mut out, r).map_err(std::io::Error::from).and_then(|()| writeln!(out))
+            }
+            (Ok(r), Format::Json, true) => json_line(&mut out, image, Some(r), None),
+            (Err(e), Format::Json, true) => json_line(&mut out, image, None, Some(&e.to_string())),
+            (Ok(r), Format::Table, _) => {
+                let head = if many { format!("== {}\n", image.display()) } else { String::new() };
+                write!(out, "{head}{}{}", source_line(r), table(r))
+            }
+            (Err(_), _, _) => Ok(()),
+        };
+        if let Err(e) = &result {
+            failed += 1;
+            eprintln!("regnet: {}: {e}", image.display());
+        }
+        match written {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+            Err(e) => return Err(CliError(format!("writing output: {e}"))),
+        }
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn json_line(
+    out: &mut impl Write,
+    image: &std::path::Path,
+    report: Option<&Report>,
+    error: Option<&str>,
+) -> std::io::Result<()> {
+    let mut obj = serde_json::Map::new();
+    obj.insert("image".into(), serde_json::Value::String(image.display().to_string()));
+    if let Some(r) = report {
+        obj.insert("report".into(), serde_json::to_value(r).map_err(std::io::Error::from)?);
+    }
+    if let Some(e) = error {
+        obj.insert("error".into(), serde_json::Value::String(e.to_owned()));
+    }
+    serde_json::to_writer(&mut *out, &obj).map_err(std::io::Error::from)?;
+    writeln!(out)
+}
+
+fn source_line(r: &Report) -> String {
+    match &r.source {
+        Some(s) => format!(
+            "image       {} ({}, {} partition {} at {:#x})\n",
+            s.image, s.container, s.partition_table, s.partition, s.partition_start
+        ),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,220 @@
+//! From a disk image to a report: container, partition table, the NTFS volume that holds
+//! `\Windows\System32\config\SYSTEM`, its logs, then the hive.
+
+use crate::error::{Error, Result};
+use crate::report::{ImageSource, Report};
+use crate::Options;
+use regnet_hive::LogFile;
+use regnet_image::partition::{read_partitions, Filesystem, Partition, PartitionTable, TableKind};
+use regnet_image::{
+    detect, open_container, ContainerFormat, Counters, DirResolver, FileSource, ImageError, ImageLimits, NoResolver,
+    ReadSeek, Resolver, VirtualDisk,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where the system hive lives on a Windows volume.
+pub const SYSTEM_HIVE: &str = "\\Windows\\System32\\config\\SYSTEM";
+
+/// How to read a disk image.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ExtractOptions {
+    /// How to read the hive (limits, log replay).
+    pub hive: Options,
+    /// Limits of the image layer.
+    pub image_limits: ImageLimits,
+    /// The partition to read when several hold Windows (GPT entry number, MBR number, 0 for a bare volume).
+    pub partition: Option<u32>,
+    /// Further folders from which an image may open the files it names (extents, backing files,
+    /// parents). The image's own folder is always allowed; nothing else is unless listed here.
+    pub allow_dirs: Vec<PathBuf>,
+    /// Read the image as this container format instead of detecting it from the content.
+    pub container: Option<ContainerFormat>,
+}
+
+impl ExtractOptions {
+    /// Defaults: detect the container, choose the Windows partition, replay logs.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// Reads the network settings of the Windows guest on the disk image at `path`.
+///
+/// The container (raw, VHD, VHDX, VMDK, qcow2) is detected from the content. Files the image names
+/// (VMDK extents, backing files, parent disks) are opened only inside its own folder or
+/// [`ExtractOptions::allow_dirs`].
+///
+/// ```
+/// # let image = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/disk.qcow2");
+/// let report = regnet::extract(image, &regnet::ExtractOptions::default())?;
+/// assert_eq!(report.hostname.as_deref(), Some("APP-SRV-07"));
+/// let source = report.source.as_ref().unwrap();
+/// assert_eq!((source.container.as_str(), source.partition_table.as_str()), ("qcow2", "gpt"));
+/// # Ok::<(), regnet::Error>(())
+/// ```
+pub fn extract(path: impl AsRef<Path>, opts: &ExtractOptions) -> Result<Report> {
+    let path = path.as_ref();
+    let counters = Arc::new(Counters::default());
+    let src = FileSource::open_path(path, counters.clone(), &opts.image_limits)?;
+    let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let resolver = DirResolver::new(base, &opts.allow_dirs, counters.clone(), opts.image_limits);
+    extract_source(src, &path.display().to_string(), &resolver, counters, opts)
+}
+
+/// Reads the network settings from a disk image handed in as a stream (e.g. from a backup store).
+/// An image that names other files (extents, backing files, parents) is refused: a stream has no folder.
+///
+/// ```
+/// # let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/disk.qcow2")).unwrap();
+/// let report = regnet::extract_from_reader(std::io::Cursor::new(bytes), "disk.qcow2", &Default::default())?;
+/// assert_eq!(report.adapters.len(), 2);
+/// # Ok::<(), regnet::Error>(())
+/// ```
+pub fn extract_from_reader<R: ReadSeek + 'static>(reader: R, name: &str, opts: &ExtractOptions) -> Result<Report> {
+    let counters = Arc::new(Counters::default());
+    let src = FileSource::new(name, Box::new(reader), counters.clone(), &opts.image_limits)?;
+    extract_source(src, name, &NoResolver, counters, opts)
+}
+
+fn extract_source(
+    mut src: FileSource,
+    name: &str,
+    resolver: &dyn Resolver,
+    counters: Arc<Counters>,
+    opts: &ExtractOptions,
+) -> Result<Report> {
+    let format = match opts.container {
+        Some(f) => f,
+        None => detect(&mut src)?,
+    };
+    let mut disk = open_container(src, format, resolver, &opts.image_limits)?;
+    let table = read_partitions(disk.as_mut(), &opts.image_limits)?;
+    let chosen = choose_partition(disk.as_mut(), &table, opts)?;
+
+    let (files, contents) = read_hive_files(disk.as_mut(), &chosen, &opts.image_limits)?;
+    let system = contents.first().map(|c| c.1.as_slice()).unwrap_or_default();
+    let logs: Vec<LogFile<'_>> = contents.iter().skip(1).map(|(n, d)| LogFile::new(n.clone(), d)).collect();
+    let mut report = crate::report_from_hive_bytes(system, &logs, &opts.hive)?;
+    report.source = Some(ImageSource {
+        image: name.to_owned(),
+        container: format_name(format).to_owned(),
+        virtual_size: disk.size(),
+        partition_table: match table.kind {
+            TableKind::Gpt { .. } => "gpt",
+            TableKind::Mbr => "mbr",
+            _ => "none",
+        }
+        .to_owned(),
+        partition: chosen.number,
+        partition_start: chosen.start,
+        files,
+        bytes_read: counters.bytes_read(),
+        reads: counters.reads(),
+    });
+    for w in &table.warnings {
+        report.warnings.push(crate::Warning {
+            code: "partition_table".into(),
+            message: w.clone(),
+            key: None,
+            value: None,
+        });
+    }
+    Ok(report)
+}
+
+/// The container's name in reports.
+fn format_name(f: ContainerFormat) -> &'static str {
+    match f {
+        ContainerFormat::Raw => "raw",
+        ContainerFormat::Vhd => "vhd",
+        ContainerFormat::Vhdx => "vhdx",
+        ContainerFormat::Vmdk => "vmdk",
+        ContainerFormat::Qcow2 => "qcow2",
+        _ => "unknown",
+    }
+}
+
+/// What a partition holds, for messages.
+fn describe(p: &Partition) -> String {
+    let fs = match p.filesystem {
+        Filesystem::Ntfs => "NTFS",
+        Filesystem::BitLocker => "BitLocker",
+        Filesystem::Fat => "FAT",
+        _ => "unknown filesystem",
+    };
+    format!("partition {} ({fs}, {} MiB at {:#x})", p.number, p.len >> 20, p.start)
+}
+
+/// The partition holding the system hive: the one asked for, or the only candidate.
+fn choose_partition(disk: &mut dyn VirtualDisk, table: &PartitionTable, opts: &ExtractOptions) -> Result<Partition> {
+    let mut found = Vec::new();
+    let mut notes = Vec::new();
+    let mut encrypted = Vec::new();
+    for p in &table.partitions {
+        if opts.partition.is_some_and(|n| n != p.number) {
+            continue;
+        }
+        match p.filesystem {
+            Filesystem::Ntfs => match has_system_hive(disk, p, &opts.image_limits) {
+                Ok(true) => found.push(p.clone()),
+                Ok(false) => notes.push(format!("{}: no {SYSTEM_HIVE}", describe(p))),
+                Err(e) => notes.push(format!("{}: {e}", describe(p))),
+            },
+            Filesystem::BitLocker => {
+                encrypted.push(format!("{} is encrypted with BitLocker (-FVE-FS-)", describe(p)));
+            }
+            _ => notes.push(describe(p)),
+        }
+    }
+    if let Some(n) = opts.partition {
+        if !table.partitions.iter().any(|p| p.number == n) {
+            let all: Vec<String> = table.partitions.iter().map(describe).collect();
+            return Err(Error::NoWindows(format!("there is no partition {n}; the disk has: {}", all.join("; "))));
+        }
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 if !encrypted.is_empty() => {
+            notes.extend(encrypted);
+            Err(Error::Encrypted(notes.join("; ")))
+        }
+        0 if notes.is_empty() => Err(Error::NoWindows("the disk has no partitions".into())),
+        0 => Err(Error::NoWindows(notes.join("; "))),
+        _ => Err(Error::Ambiguous(found.iter().map(describe).collect::<Vec<_>>().join("; "))),
+    }
+}
+
+fn has_system_hive(disk: &mut dyn VirtualDisk, p: &Partition, limits: &ImageLimits) -> Result<bool> {
+    let mut vol = regnet_image::ntfs::NtfsVolume::open(disk, p.start, p.len, limits)?;
+    match vol.find(SYSTEM_HIVE) {
+        Ok(_) => Ok(true),
+        Err(ImageError::NotFound { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Reads SYSTEM and whichever of SYSTEM.LOG1, SYSTEM.LOG2 and SYSTEM.LOG exist (names matched
+/// case-insensitively by the NTFS lookup). Returns the paths read and (name, bytes) pairs, SYSTEM first.
+fn read_hive_files(
+    disk: &mut dyn VirtualDisk,
+    p: &Partition,
+    limits: &ImageLimits,
+) -> Result<(Vec<String>, Vec<(String, Vec<u8>)>)> {
+    let mut vol = regnet_image::ntfs::NtfsVolume::open(disk, p.start, p.len, limits)?;
+    let mut files = Vec::new();
+    let mut contents = Vec::new();
+    for (i, suffix) in ["", ".LOG1", ".LOG2", ".LOG"].iter().enumerate() {
+        let path = format!("{SYSTEM_HIVE}{suffix}");
+        let id = match vol.find(&path) {
+            Ok(id) => id,
+            Err(ImageError::NotFound { .. }) if i > 0 => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let data = vol.read_file(id)?;
+        contents.push((format!("SYSTEM{suffix}"), data));
+        files.push(path);
+    }
+    Ok((files, contents))
+}
