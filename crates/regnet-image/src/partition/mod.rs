@@ -7,9 +7,10 @@
 //!
 //! # How a disk is recognised, in order
 //! 1. **A bare volume.** A boot sector at byte 0 with the OEM id `NTFS    ` or `-FVE-FS-` at byte 3,
-//!    or a FAT boot sector with a sane BPB, is a volume without a table ([`TableKind::None`], one
-//!    partition numbered 0 covering the disk). This comes first because an NTFS or FAT boot sector
-//!    also ends in `55 AA`, and read as an MBR its code bytes give nonsense partitions.
+//!    or a FAT boot sector with a sane BPB (or an exFAT or ReFS one), is a volume without a table
+//!    ([`TableKind::None`], one partition numbered 0 covering the disk). This comes first because an
+//!    NTFS or FAT boot sector also ends in `55 AA`, and read as an MBR its code bytes give nonsense
+//!    partitions.
 //! 2. **GPT**, when the MBR has a `0xEE` entry (protective or hybrid), or when it has no partitions
 //!    at all (no `55 AA`, or four empty entries) but an `EFI PART` header is at LBA 1 or at the last
 //!    LBA, for 512- or 4096-byte sectors. An `EFI PART` header behind an MBR that lists partitions
@@ -18,9 +19,12 @@
 //!    the disk is an error: an MBR that says "GPT" has nothing else to offer.
 //! 3. **MBR** with `55 AA`: four primary entries, and the EBR chain of each extended entry.
 //!
-//! Entries that lie (even partly) outside the disk are skipped with a warning, never clamped: a
-//! partition the table gets wrong is not one to open. Overlapping partitions are kept and warned
-//! about.
+//! An entry that starts at or past the end of the disk is skipped with a warning: none of it exists.
+//! One that starts inside but ends past the end is kept with its size as recorded, flagged
+//! [`Partition::truncated`], and warned about; it is never clamped. So a truncated image still shows
+//! its Windows partition, and opening it (as a [`RegionReader`](crate::RegionReader) of `start ..
+//! start + len`) is a typed `OutOfRange` error that says what happened, rather than "no Windows
+//! partition". Overlapping partitions are kept and warned about.
 
 use crate::disk::VirtualDisk;
 use crate::error::{ImageError, Result};
@@ -83,6 +87,9 @@ pub struct Partition {
     pub filesystem: Filesystem,
     /// MBR: the boot flag is `0x80` (active). GPT: attribute bit 2 (legacy BIOS bootable).
     pub bootable: bool,
+    /// The table puts the end of this partition past the end of the disk (a truncated image, or a
+    /// table that lies): `len` is what the table says, and reading its missing end is an error.
+    pub truncated: bool,
 }
 
 /// A disk's partitions.
@@ -124,7 +131,7 @@ pub fn read_partitions(disk: &mut dyn VirtualDisk, limits: &ImageLimits) -> Resu
 
     // 1. A bare volume.
     let fs = probe_filesystem(&lba0);
-    if fs != Filesystem::Unknown {
+    if fs != Filesystem::Unknown || is_other_boot_sector(&lba0) {
         let volume = Partition {
             number: 0,
             start: 0,
@@ -133,6 +140,7 @@ pub fn read_partitions(disk: &mut dyn VirtualDisk, limits: &ImageLimits) -> Resu
             name: None,
             filesystem: fs,
             bootable: false,
+            truncated: false,
         };
         return Ok(PartitionTable { kind: TableKind::None, partitions: vec![volume], warnings: Vec::new() });
     }
@@ -168,7 +176,8 @@ pub fn read_partitions(disk: &mut dyn VirtualDisk, limits: &ImageLimits) -> Resu
     let (kind, mut partitions) = if use_gpt {
         if protective && mbr_used {
             warnings.push(
-                "hybrid MBR: its entries other than 0xEE are ignored and the GPT is used, as Windows does on UEFI"
+                "hybrid MBR: the GPT is used; the MBR's entries other than 0xEE (copies of GPT entries for \
+                 BIOS boot) are ignored"
                     .to_owned(),
             );
         }
@@ -198,7 +207,8 @@ pub fn read_partitions(disk: &mut dyn VirtualDisk, limits: &ImageLimits) -> Resu
 /// Reads the first sector of a partition to tell its file system. A partition shorter than a
 /// sector, or one whose sector cannot be read, is `Unknown` (the latter with a warning).
 fn probe_partition(disk: &mut dyn VirtualDisk, p: &Partition, warnings: &mut Vec<String>) -> Filesystem {
-    if p.len < SECTOR as u64 {
+    let in_disk = p.start.checked_add(SECTOR as u64).is_some_and(|end| end <= disk.size());
+    if p.len < SECTOR as u64 || !in_disk {
         return Filesystem::Unknown;
     }
     let mut sector = [0u8; SECTOR];
@@ -219,6 +229,11 @@ pub fn probe_filesystem(sector: &[u8]) -> Filesystem {
         _ if is_fat_boot_sector(sector) => Filesystem::Fat,
         _ => Filesystem::Unknown,
     }
+}
+
+/// Boot sectors of volumes regnet does not read (exFAT, ReFS): still a bare volume, not an MBR.
+fn is_other_boot_sector(s: &[u8]) -> bool {
+    matches!(s.get(3..11), Some(b"EXFAT   " | b"ReFS\0\0\0\0"))
 }
 
 /// A FAT12/16/32 boot sector: a jump instruction, a BPB whose fields have values FAT allows, and
@@ -275,6 +290,28 @@ pub(crate) fn lba_range(lba: u64, sectors: u64, sector_size: u64, disk_size: u64
     (end <= disk_size).then_some((start, len))
 }
 
+/// Where a partition of `sectors` sectors from `lba` lies: `(start, len, truncated)` in bytes, when
+/// it starts inside the disk and its end is a representable byte offset; else why not.
+pub(crate) fn extent(
+    lba: u64,
+    sectors: u64,
+    sector_size: u64,
+    disk_size: u64,
+) -> Result<(u64, u64, bool), &'static str> {
+    let start = lba.checked_mul(sector_size).filter(|&s| s < disk_size).ok_or("it starts past the end of the disk")?;
+    let len = sectors.checked_mul(sector_size).ok_or("its size overflows 64 bits")?;
+    let end = start.checked_add(len).ok_or("its end overflows 64 bits")?;
+    Ok((start, len, end > disk_size))
+}
+
+/// The warning for a partition kept with [`Partition::truncated`] set.
+pub(crate) fn truncated_warning(what: &str, start: u64, len: u64, disk_size: u64) -> String {
+    format!(
+        "{what} (bytes {start:#x} + {len:#x}) runs past the end of the {disk_size}-byte disk: \
+         kept as truncated, its end cannot be read"
+    )
+}
+
 /// Little-endian `u16` at `off`, 0 when the slice is too short (callers pass whole sectors).
 pub(crate) fn u16_at(b: &[u8], off: usize) -> u16 {
     off.checked_add(2).and_then(|end| b.get(off..end)).and_then(|s| s.try_into().ok()).map_or(0, u16::from_le_bytes)
@@ -303,6 +340,7 @@ mod tests {
             name: None,
             filesystem: Filesystem::Unknown,
             bootable: false,
+            truncated: false,
         }
     }
 
@@ -349,7 +387,9 @@ mod tests {
         g[82..90].copy_from_slice(b"        ");
         assert_eq!(probe_filesystem(&g), Filesystem::Unknown);
         assert_eq!(probe_filesystem(&[]), Filesystem::Unknown);
-        assert_eq!(probe_filesystem(&f[..40]), Filesystem::Unknown);
+        // Short slices are read as far as they go, without panicking.
+        assert_eq!(probe_filesystem(&f[..40]), Filesystem::Fat);
+        assert_eq!(probe_filesystem(&f[..12]), Filesystem::Unknown);
     }
 
     #[test]
@@ -359,6 +399,12 @@ mod tests {
         assert_eq!(lba_range(2, 7, 512, 4096), None);
         assert_eq!(lba_range(u64::MAX, 1, 512, u64::MAX), None);
         assert_eq!(lba_range(1, u64::MAX / 256, 512, u64::MAX), None);
+        assert_eq!(extent(2, 3, 512, 4096), Ok((1024, 1536, false)));
+        assert_eq!(extent(2, 7, 512, 4096), Ok((1024, 3584, true)));
+        assert!(extent(8, 1, 512, 4096).is_err());
+        assert!(extent(u64::MAX, 1, 512, u64::MAX).is_err());
+        assert!(extent(1, u64::MAX, 512, u64::MAX).is_err());
+        assert!(extent(1, u64::MAX / 512, 512, u64::MAX).is_err());
         let b = [1u8, 2, 3, 4, 5, 6, 7, 8];
         assert_eq!(u16_at(&b, 6), 0x0807);
         assert_eq!(u16_at(&b, 7), 0);
