@@ -96,7 +96,7 @@ ntfs "$out/bare.raw" 96 0 "$w/windows.wim"; note bare.raw "windows partition=0"
 # 5. A disk with no Windows (GPT with one data volume).
 d=$w/nowin.raw
 truncate -s $((100 * MiB)) "$d"
-sgdisk -q -n 1:2048:+64M -t 1:0700 "$d" >/dev/null
+sgdisk -n 1:2048:+64M -t 1:0700 "$d" >/dev/null
 ntfs "$w/nw.ntfs" 64 2048 "$w/data.wim"
 place "$w/nw.ntfs" "$d" $((2048 * 512))
 cp "$d" "$out/nowin.raw"; note nowin.raw "error no-windows"
@@ -104,7 +104,7 @@ cp "$d" "$out/nowin.raw"; note nowin.raw "error no-windows"
 # 6. Two Windows partitions: ambiguous unless --partition picks one.
 d=$w/two.raw
 truncate -s $((300 * MiB)) "$d"
-sgdisk -q -n 1:2048:+128M -t 1:0700 -n 2:0:+128M -t 2:0700 "$d" >/dev/null
+sgdisk -n 1:2048:+128M -t 1:0700 -n 2:0:+128M -t 2:0700 "$d" >/dev/null
 s2=$(sgdisk -i 2 "$d" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
 ntfs "$w/t1.ntfs" 128 2048 "$w/windows.wim"; place "$w/t1.ntfs" "$d" $((2048 * 512))
 ntfs "$w/t2.ntfs" 128 "$s2" "$w/windows.wim"; place "$w/t2.ntfs" "$d" $((s2 * 512))
@@ -181,7 +181,7 @@ fi
 # 12. A 40 GiB sparse GPT disk (regnet must read only what it needs of it).
 d=$out/big40g.raw
 truncate -s 40G "$d"
-sgdisk -q -n 1:2048:+100M -t 1:ef00 -n 2:0:0 -t 2:0700 "$d" >/dev/null
+sgdisk -n 1:2048:+100M -t 1:ef00 -n 2:0:0 -t 2:0700 "$d" >/dev/null
 s2=$(sgdisk -i 2 "$d" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
 e2=$(sgdisk -i 2 "$d" | sed -n 's/^Last sector: \([0-9]*\).*/\1/p')
 ntfs "$w/big.ntfs" $(( (e2 - s2 + 1) * 512 / MiB )) "$s2" "$w/windows.wim"

@@ -10,7 +10,6 @@ use partition_common::*;
 use proptest::prelude::*;
 use regnet_image::partition::{read_partitions, Filesystem, PartitionTable, TableKind};
 use regnet_image::{ContainerFormat, ImageError, ImageLimits, VirtualDisk};
-use std::time::{Duration, Instant};
 
 const SECTORS: u64 = 2048; // a 1 MiB disk
 
@@ -29,12 +28,10 @@ fn gpt() -> Vec<u8> {
 
 const LAST: u64 = SECTORS - 1;
 
-/// Reads with a stopwatch: every hostile case must be quick.
+/// Reads a hostile disk. (Work is bounded by construction and checked by read counts where it
+/// matters; tests never assert timings.)
 fn timed(bytes: Vec<u8>) -> regnet_image::Result<PartitionTable> {
-    let t0 = Instant::now();
-    let r = read_mem(bytes);
-    assert!(t0.elapsed() < Duration::from_secs(2), "took {:?}", t0.elapsed());
-    r
+    read_mem(bytes)
 }
 
 #[test]
@@ -421,9 +418,7 @@ fn p3_long_ebr_chains() {
     assert_eq!(t.partitions.last().unwrap().number, 104);
     // 20,000: stopped at max_partitions, in time linear in the limit.
     let mut disk = ChainDisk { ebrs: 20_000, reads: 0 };
-    let t0 = Instant::now();
     let e = read_partitions(&mut disk, &ImageLimits::default()).unwrap_err();
-    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
     assert!(is_limit(&e, "max_partitions"), "{e}");
     let max = u64::from(ImageLimits::default().max_partitions);
     // The EBRs, plus the MBR and the four probes for a GPT header (LBA 1 and the last LBA, for

@@ -144,7 +144,8 @@ fn describe(p: &Partition) -> String {
         Filesystem::Fat => "FAT",
         _ => "unknown filesystem",
     };
-    format!("partition {} ({fs}, {} MiB at {:#x})", p.number, p.len >> 20, p.start)
+    let cut = if p.truncated { ", cut short: the image ends inside it (truncated image?)" } else { "" };
+    format!("partition {} ({fs}, {} MiB at {:#x}{cut})", p.number, p.len >> 20, p.start)
 }
 
 /// The partition holding the system hive: the one asked for, or the only candidate.
