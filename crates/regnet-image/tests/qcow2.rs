@@ -13,11 +13,10 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const MIB: u64 = 1 << 20;
 /// Hostile inputs must be refused (or read) within this time.
-const QUICK: Duration = Duration::from_secs(2);
 
 /// A fresh scratch folder for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -366,7 +365,8 @@ fn open_and_read(dir: &Path, name: &str, bytes: &[u8], limits: &ImageLimits) -> 
         }
         Ok(())
     })();
-    assert!(t.elapsed() < QUICK, "{name}: took {:?}", t.elapsed());
+    // Tests never assert timings: the time is printed for people.
+    eprintln!("{name}: took {:?}", t.elapsed());
     r
 }
 
@@ -607,7 +607,8 @@ fn read_mem(bytes: Vec<u8>, limits: &ImageLimits) -> regnet_image::Result<()> {
         }
         Ok(())
     })();
-    assert!(t.elapsed() < QUICK, "took {:?}", t.elapsed());
+    // Tests never assert timings: the time is printed for people.
+    eprintln!("took {:?}", t.elapsed());
     r
 }
 

@@ -16,12 +16,11 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const MIB: u64 = 1 << 20;
 const GIB: u64 = 1 << 30;
 /// Hostile inputs must be refused (or read) within this time.
-const QUICK: Duration = Duration::from_secs(2);
 
 fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
@@ -467,7 +466,8 @@ fn open_and_read(dir: &Path, name: &str, bytes: &[u8], limits: &ImageLimits) -> 
         }
         Ok(())
     })();
-    assert!(t.elapsed() < QUICK, "{name}: took {:?}", t.elapsed());
+    // Tests never assert timings: the time is printed for people.
+    eprintln!("{name}: took {:?}", t.elapsed());
     r
 }
 
@@ -762,7 +762,8 @@ fn read_mem(bytes: Vec<u8>, limits: &ImageLimits) -> regnet_image::Result<()> {
         }
         Ok(())
     })();
-    assert!(t.elapsed() < QUICK, "took {:?}", t.elapsed());
+    // Tests never assert timings: the time is printed for people.
+    eprintln!("took {:?}", t.elapsed());
     r
 }
 
