@@ -86,21 +86,19 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn json_line(
-    out: &mut impl Write,
-    image: &std::path::Path,
-    report: Option<&Report>,
-    error: Option<&str>,
-) -> std::io::Result<()> {
-    let mut obj = serde_json::Map::new();
-    obj.insert("image".into(), serde_json::Value::String(image.display().to_string()));
-    if let Some(r) = report {
-        obj.insert("report".into(), serde_json::to_value(r).map_err(std::io::Error::from)?);
-    }
-    if let Some(e) = error {
-        obj.insert("error".into(), serde_json::Value::String(e.to_owned()));
-    }
-    serde_json::to_writer(&mut *out, &obj).map_err(std::io::Error::from)?;
+/// One line of batch output: the image and its report, or the error.
+#[derive(serde::Serialize)]
+struct Line<'a> {
+    image: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<&'a Report>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+fn json_line(out: &mut impl Write, image: &std::path::Path, report: Option<&Report>, error: Option<&str>) -> std::io::Result<()> {
+    let line = Line { image: image.display().to_string(), report, error };
+    serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
     writeln!(out)
 }
 

@@ -460,14 +460,20 @@ impl Img {
     /// The MFT record with number `n` (found by the number mkntfs and ntfs-3g store at 0x2C, so
     /// that records in later MFT extents are found too).
     fn record_at(&self, n: u64) -> usize {
+        self.find_record(n).unwrap_or_else(|| panic!("record {n} not found"))
+    }
+
+    fn find_record(&self, n: u64) -> Option<usize> {
         let first = self.mft + n as usize * 1024;
-        if u32_at(&self.b, first + 0x2C) as u64 == n && &self.b[first..first + 4] == b"FILE" {
-            return first;
+        if first + 1024 <= self.b.len()
+            && u32_at(&self.b, first + 0x2C) as u64 == n
+            && &self.b[first..first + 4] == b"FILE"
+        {
+            return Some(first);
         }
         (0..self.b.len() / 1024)
             .map(|i| i * 1024)
             .find(|&o| &self.b[o..o + 4] == b"FILE" && u32_at(&self.b, o + 0x2C) as u64 == n)
-            .unwrap_or_else(|| panic!("record {n} not found"))
     }
 
     /// Edits record `n` with its fixups undone, then restores them.
@@ -1002,31 +1008,27 @@ impl VirtualDisk for Mutant {
     }
 }
 
-/// Random byte changes in the boot sector, the first MFT records and every INDX block: every
-/// mutant must give a result or a typed error, quickly. (A poor man's fuzzer that runs with the
-/// test suite; deterministic, so a failure names its iteration.)
-#[test]
-fn mutated_metadata_never_panics() {
-    let Some(vol) = basic_volume("basic", "") else { return };
-    let img = Img::load(&vol);
-    // The boot sector, the system records up to $UpCase, the records on the paths read, and
-    // every index block.
-    let mut regions = vec![(0usize, 512usize), (img.mft, 11 * 1024)];
-    for p in ["\\Windows", "\\Windows\\System32", "\\Windows\\System32\\config", SYSTEM, "\\tiny.txt", "\\many"] {
-        regions.push((img.record_at(file_record_number(&img, p)), 1024));
-    }
-    regions
-        .extend((0..img.b.len() / 4096).map(|i| i * 4096).filter(|&o| &img.b[o..o + 4] == b"INDX").map(|o| (o, 4096)));
+/// What a mutant is asked: paths to read (`true`) or only to size (`false`), and a folder to list.
+struct Campaign<'a> {
+    reads: &'a [(&'a str, bool)],
+    list: &'a str,
+}
+
+/// Applies random byte changes inside `regions` of `image` and runs the campaign's reads on each
+/// mutant: every one must give a result or a typed error, quickly. (A poor man's fuzzer that runs
+/// with the test suite; deterministic, so a failure names its iteration.
+/// REGNET_NTFS_MUTANTS=100000 for a longer run.)
+fn mutation_campaign(image: Vec<u8>, regions: &[(usize, usize)], campaign: &Campaign, seed: u64) {
     let total: usize = regions.iter().map(|r| r.1).sum();
-    let base = Arc::new(img.b);
-    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let base = Arc::new(image);
+    let mut rng = seed | 1;
     let mut next = move || {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
         rng
     };
-    let iterations = 1500;
+    let iterations: u32 = std::env::var("REGNET_NTFS_MUTANTS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     let mut outcomes = std::collections::BTreeMap::<String, u32>::new();
     let started = Instant::now();
     for i in 0..iterations {
@@ -1034,23 +1036,20 @@ fn mutated_metadata_never_panics() {
         let patches: Vec<(usize, u8)> = (0..count)
             .map(|_| {
                 let mut k = (next() % total as u64) as usize;
-                let (start, len) = regions
-                    .iter()
-                    .copied()
-                    .find(|&(_, len)| {
-                        k < len || {
-                            k -= len;
-                            false
-                        }
-                    })
-                    .unwrap();
-                let _ = len;
+                let mut at = 0;
+                for &(start, len) in regions {
+                    if k < len {
+                        at = start + k;
+                        break;
+                    }
+                    k -= len;
+                }
                 let v = match next() % 4 {
                     0 => 0,
                     1 => 0xFF,
                     _ => next() as u8,
                 };
-                (start + k, v)
+                (at, v)
             })
             .collect();
         let t = Instant::now();
@@ -1060,17 +1059,17 @@ fn mutated_metadata_never_panics() {
             Err(e) => format!("open: {}", kind(&e)),
             Ok(mut v) => {
                 let mut parts = Vec::new();
-                for p in [SYSTEM, "\\Windows\\System32\\config\\SYSTEM.LOG1", "\\tiny.txt", "\\many\\file_0321.txt"] {
+                for &(p, read) in campaign.reads {
                     let r = v.find(p).and_then(|id| {
-                        if p == SYSTEM {
-                            v.file_size(id).map(|_| Vec::new())
+                        if read {
+                            v.read_file(id).map(|_| ())
                         } else {
-                            v.read_file(id)
+                            v.file_size(id).map(|_| ())
                         }
                     });
                     parts.push(r.map_or_else(|e| kind(&e), |_| "ok".into()));
                 }
-                parts.push(v.list_dir("\\many").map_or_else(|e| kind(&e), |_| "ok".into()));
+                parts.push(v.list_dir(campaign.list).map_or_else(|e| kind(&e), |_| "ok".into()));
                 parts.join(",")
             }
         };
@@ -1081,6 +1080,60 @@ fn mutated_metadata_never_panics() {
     for (o, n) in &outcomes {
         eprintln!("  {n:5} {o}");
     }
+}
+
+/// Every INDX block of an image, as regions.
+fn indx_blocks(b: &[u8]) -> Vec<(usize, usize)> {
+    (0..b.len() / 4096).map(|i| i * 4096).filter(|&o| &b[o..o + 4] == b"INDX").map(|o| (o, 4096)).collect()
+}
+
+/// Mutants of the boot sector, the system records up to $UpCase, the records on the paths read,
+/// and every index block.
+#[test]
+fn mutated_metadata_never_panics() {
+    let Some(vol) = basic_volume("basic", "") else { return };
+    let img = Img::load(&vol);
+    let mut regions = vec![(0usize, 512usize), (img.mft, 11 * 1024)];
+    for p in ["\\Windows", "\\Windows\\System32", "\\Windows\\System32\\config", SYSTEM, "\\tiny.txt", "\\many"] {
+        regions.push((img.record_at(file_record_number(&img, p)), 1024));
+    }
+    regions.extend(indx_blocks(&img.b));
+    let reads = [
+        (SYSTEM, false),
+        ("\\Windows\\System32\\config\\SYSTEM.LOG1", true),
+        ("\\tiny.txt", true),
+        ("\\many\\file_0321.txt", true),
+    ];
+    mutation_campaign(img.b, &regions, &Campaign { reads: &reads, list: "\\many" }, 0x9E37_79B9_7F4A_7C15);
+}
+
+/// Mutants of the fragmented volume: the MFT's and SYSTEM's attribute lists and extension
+/// records, and the LZNT1 data of a compressed file.
+#[test]
+fn mutated_attribute_lists_and_compressed_data_never_panic() {
+    let Some(vol) = fuse_volume() else { return };
+    let img = Img::load(&vol);
+    let mut regions = vec![(0usize, 512usize), (img.mft, 16 * 1024)];
+    let sys = file_record_number(&img, SYSTEM);
+    // SYSTEM's base record and the records after it (its extensions, as ntfs-3g allocates them).
+    regions.extend((sys..sys + 3).filter_map(|n| img.find_record(n)).map(|at| (at, 1024)));
+    let text = file_record_number(&img, "\\comp\\text.txt");
+    let at = img.record_at(text);
+    regions.push((at, 1024));
+    let mut rec = img.b[at..at + 1024].to_vec();
+    unfix(&mut rec);
+    let (p, _) = find_attr(&rec, 0x80);
+    regions.push((first_lcn(&rec, p) * 4096, 8 * 4096));
+    // The MFT's extension records: record 0's attribute list names them.
+    regions.extend((12..=20).filter_map(|n| img.find_record(n)).map(|at| (at, 1024)));
+    regions.extend(indx_blocks(&img.b).into_iter().take(64));
+    let reads = [(SYSTEM, false), ("\\comp\\text.txt", true), ("\\sparse.bin", false), ("\\fill\\f12001", true)];
+    mutation_campaign(
+        img.b,
+        &regions,
+        &Campaign { reads: &reads, list: "\\Windows\\System32\\config" },
+        0x2545_F491_4F6C_DD1D,
+    );
 }
 
 fn kind(e: &ImageError) -> String {

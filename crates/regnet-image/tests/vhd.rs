@@ -40,14 +40,15 @@ fn qemu(args: &[&str]) {
 /// Deterministic bytes (xorshift) so that every pattern is distinct.
 fn pattern(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
 }
 
 /// Where the test raw disk has data: straddling sector, 1 MiB, 2 MiB (VHD block) and 8 MiB
@@ -360,27 +361,34 @@ fn hostile_dynamic_headers_give_typed_errors() {
 }
 
 #[test]
-fn bat_entries_past_eof_fail_at_use() {
+fn bat_entries_past_eof_are_refused() {
     let dir = scratch("bat-eof");
-    let Some((vhd, expect)) = dynamic_fixture(&dir) else { return };
-    let mut b = fs::read(&vhd).unwrap();
-    let hdr = be64(&b, b.len() - 512 + 16) as usize;
-    let table = be64(&b, hdr + 16) as usize;
-    // Block 0 (allocated: the first pattern is there) now points far past the end; block 3
-    // (unallocated) points at the last sector, so that its data runs past the end.
-    assert_ne!(be32(&b, table), u32::MAX);
-    put32(&mut b, table, 0xFFFF_FF00);
-    let last_sector = (b.len() as u64 / 512 - 1) as u32;
-    put32(&mut b, table + 12, last_sector);
-    let p = write(&dir, "bat.vhd", &b);
-    let mut disk = open(&p).unwrap();
-    let mut buf = [0u8; 4096];
-    assert!(matches!(disk.read_at(0, &mut buf), Err(ImageError::Truncated { what: "VHD data block", .. })));
-    assert!(matches!(disk.read_at(3 * 2 * MIB + 4096, &mut buf), Err(ImageError::Truncated { .. })));
-    // Other blocks still read.
-    let at = PATTERNS[6].0 as usize;
-    disk.read_at(at as u64, &mut buf).unwrap();
-    assert!(buf[..] == expect[at..at + 4096]);
+    let Some((vhd, _)) = dynamic_fixture(&dir) else { return };
+    let img = fs::read(&vhd).unwrap();
+    let hdr = be64(&img, img.len() - 512 + 16) as usize;
+    let table = be64(&img, hdr + 16) as usize;
+    let entries = be32(&img, hdr + 28) as usize;
+    // Block 0 (allocated: the first pattern is there) pointing far past the end; block 3
+    // (unallocated) pointing at the last sector, so that its data runs past the end; the largest
+    // sector number that is not "unallocated".
+    assert_ne!(be32(&img, table), u32::MAX);
+    let last_sector = (img.len() as u64 / 512 - 1) as u32;
+    for (entry, value) in [(0, 0xFFFF_FF00), (3, last_sector), (1, u32::MAX - 1)] {
+        let mut b = img.clone();
+        put32(&mut b, table + 4 * entry, value);
+        let p = write(&dir, "bat.vhd", &b);
+        let err = open(&p).err().unwrap();
+        assert!(matches!(err, ImageError::BadField { what: "VHD BAT entry", .. }), "{err:?}");
+    }
+    // Entries past the disk's last block are never used, whatever they hold.
+    let used = 25;
+    assert!(entries >= used);
+    let mut b = img.clone();
+    for i in used..entries {
+        put32(&mut b, table + 4 * i, 0xFFFF_FF00);
+    }
+    let p = write(&dir, "unused.vhd", &b);
+    assert!(open(&p).is_ok());
     let _ = fs::remove_dir_all(&dir);
 }
 
