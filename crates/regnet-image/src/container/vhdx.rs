@@ -1038,10 +1038,13 @@ impl Image {
 /// many descriptors the log had.
 struct Overlay {
     /// start → (end, bytes of `start..end`, or `None` for zeros).
-    extents: BTreeMap<u64, (u64, Option<Box<[u8]>>)>,
+    extents: BTreeMap<u64, Extent>,
     /// The file's length after replay (extended to LastFileOffset and past every write).
     len: u64,
 }
+
+/// The end of an overlay extent and its bytes (`None`: zeros).
+type Extent = (u64, Option<Box<[u8]>>);
 
 impl Overlay {
     /// Records a write of `data` (`end - start` bytes, or zeros) over `start..end`.
