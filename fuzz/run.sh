@@ -22,5 +22,5 @@ corpus="$here/corpus-run/$target"
 mkdir -p "$corpus" "$here/artifacts/$target"
 python3 "$here/seed.py" "$target" "$corpus" "$root/testdata" "$root/target/testdata" ${extra[@]+"${extra[@]}"}
 "$here/target/$triple/release/$target" "$corpus" -dict="$here/dict/formats.dict" \
-  -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -max_len=1048576 -print_final_stats=1 \
+  -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -max_len="${REGNET_FUZZ_MAX_LEN:-4194304}" -print_final_stats=1 \
   -artifact_prefix="$here/artifacts/$target/"

@@ -188,5 +188,25 @@ ntfs "$w/big.ntfs" $(( (e2 - s2 + 1) * 512 / MiB )) "$s2" "$w/windows.wim"
 place "$w/big.ntfs" "$d" $((s2 * 512))
 note big40g.raw "windows partition=2"
 
+# 13. Tiny seeds for the fuzz targets (fuzz/seed.py picks them up): a 3 MiB GPT disk with a 2 MiB
+#     NTFS volume holding the hive, in every container (a 4 MiB disk: GPT needs its backup at the end).
+seeds=$out/fuzz-seeds
+mkdir -p "$seeds"
+truncate -s $((4 * MiB)) "$seeds/tiny.raw"
+sfdisk -q "$seeds/tiny.raw" <<'L'
+label: gpt
+start=2048, size=4096, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7
+L
+ntfs "$w/tiny.ntfs" 2 2048 "$w/windows.wim" || true
+if [ -s "$w/tiny.ntfs" ]; then
+  cp "$w/tiny.ntfs" "$seeds/tiny.ntfs"
+  place "$w/tiny.ntfs" "$seeds/tiny.raw" $((2048 * 512))
+fi
+conv vpc -o subformat=dynamic "$seeds/tiny.raw" "$seeds/tiny.vhd"
+conv vhdx "$seeds/tiny.raw" "$seeds/tiny.vhdx"
+conv vmdk -o subformat=monolithicSparse "$seeds/tiny.raw" "$seeds/tiny.vmdk"
+conv vmdk -o subformat=streamOptimized "$seeds/tiny.raw" "$seeds/tiny-stream.vmdk"
+conv qcow2 -c "$seeds/tiny.raw" "$seeds/tiny.qcow2"
+
 rm -rf "$w"
 echo "build-images.sh: $(wc -l < "$out/MANIFEST") images in $out ($(du -sh "$out" | cut -f1) on disk)" >&2

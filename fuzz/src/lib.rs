@@ -99,3 +99,77 @@ pub fn pack(primary: &[u8], log1: &[u8], log2: &[u8], reseal: bool) -> Vec<u8> {
     v.extend_from_slice(log2);
     v
 }
+
+/// Limits of the image layer small enough for fuzzing.
+pub fn image_limits() -> regnet_image::ImageLimits {
+    let mut l = regnet_image::ImageLimits::default();
+    l.max_table_bytes = 4 << 20;
+    l.max_header_bytes = 256 << 10;
+    l.max_unit_bytes = 1 << 20;
+    l.max_inflated_bytes = 64 << 20;
+    l.max_file_bytes = 8 << 20;
+    l.max_bytes_read = 256 << 20;
+    l.max_ntfs_records = 10_000;
+    l
+}
+
+fn mem_source(data: &[u8]) -> Option<regnet_image::FileSource> {
+    let counters = std::sync::Arc::new(regnet_image::Counters::default());
+    regnet_image::FileSource::new("input", Box::new(std::io::Cursor::new(data.to_vec())), counters, &image_limits())
+        .ok()
+}
+
+/// A disk over the input bytes as they are (raw).
+fn mem_disk(data: &[u8]) -> Option<Box<dyn regnet_image::VirtualDisk>> {
+    Some(Box::new(regnet_image::RawDisk::new(mem_source(data)?)))
+}
+
+/// The input is a container file, detected by content: open it and read a few ranges chosen
+/// from the table boundaries and the end (the C20 property: reads near every edge).
+pub fn container(data: &[u8]) {
+    let Some(mut src) = mem_source(data) else { return };
+    let Ok(format) = regnet_image::detect(&mut src) else { return };
+    let Ok(mut disk) = regnet_image::open_container(src, format, &regnet_image::NoResolver, &image_limits()) else {
+        return;
+    };
+    let size = disk.size();
+    let mut buf = vec![0u8; 4096];
+    let seed = data.iter().take(64).fold(0u64, |a, &b| a.wrapping_mul(31).wrapping_add(u64::from(b)));
+    for off in [0, size / 2, size.saturating_sub(4096), size.saturating_sub(1), seed % size.max(1), 1 << 20, 64 << 20] {
+        let len = (size.saturating_sub(off)).min(4096) as usize;
+        let _ = disk.read_at(off, &mut buf[..len]);
+    }
+}
+
+/// The input is a disk: read its partition table.
+pub fn partitions(data: &[u8]) {
+    let Some(mut disk) = mem_disk(data) else { return };
+    let _ = regnet_image::partition::read_partitions(disk.as_mut(), &image_limits());
+}
+
+/// The input is an NTFS volume: look up the hive path and a few others, read what is found.
+pub fn ntfs(data: &[u8]) {
+    let Some(mut disk) = mem_disk(data) else { return };
+    let size = disk.size();
+    let Ok(mut vol) = regnet_image::ntfs::NtfsVolume::open(disk.as_mut(), 0, size, &image_limits()) else { return };
+    for path in ["\\Windows\\System32\\config\\SYSTEM", "\\Windows\\System32\\config\\SYSTEM.LOG1", "\\$MFT", "\\a"] {
+        if let Ok(id) = vol.find(path) {
+            let _ = vol.read_file(id);
+        }
+    }
+}
+
+/// The input is a SYSTEM hive: build the network report.
+pub fn network(data: &[u8]) {
+    let mut o = regnet::Options::default();
+    o.limits = limits();
+    let _ = regnet::report_from_hive_bytes(data, &[], &o);
+}
+
+/// The input is a whole disk image: the full pipeline.
+pub fn extract(data: &[u8]) {
+    let mut o = regnet::ExtractOptions::default();
+    o.image_limits = image_limits();
+    o.hive.limits = limits();
+    let _ = regnet::extract_from_reader(std::io::Cursor::new(data.to_vec()), "input", &o);
+}

@@ -202,6 +202,9 @@ impl Io<'_> {
             let left = run.len.saturating_sub(into_run).checked_mul(cs).map_or(u64::MAX, |b| b.saturating_sub(within));
             let want = out.len().saturating_sub(done);
             let n = usize::try_from(left).map_or(want, |l| l.min(want));
+            if n == 0 {
+                return Err(ImageError::Corrupt { what, offset: at, reason: "a data run maps no bytes".into() });
+            }
             let end = done.saturating_add(n);
             let Some(dst) = out.get_mut(done..end) else { break };
             match run.lcn {
