@@ -96,7 +96,12 @@ struct Line<'a> {
     error: Option<&'a str>,
 }
 
-fn json_line(out: &mut impl Write, image: &std::path::Path, report: Option<&Report>, error: Option<&str>) -> std::io::Result<()> {
+fn json_line(
+    out: &mut impl Write,
+    image: &std::path::Path,
+    report: Option<&Report>,
+    error: Option<&str>,
+) -> std::io::Result<()> {
     let line = Line { image: image.display().to_string(), report, error };
     serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
     writeln!(out)

@@ -3,6 +3,7 @@
 mod dump;
 mod extract_cmd;
 mod hive_cmd;
+mod map_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ enum Command {
     Extract(extract_cmd::Args),
     /// The network settings in a SYSTEM hive, as the JSON contract or a table (replays its logs when dirty).
     Hive(hive_cmd::Args),
+    /// Map replicated VMs' production networks onto the cloud networks of a plan.
+    Map(map_cmd::Args),
     /// Print every key and value of a hive, depth-first (replaying HIVE.LOG1/HIVE.LOG2 beside it when dirty).
     Dump(dump::Args),
 }
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
         Command::Dump(args) => dump::run(&args),
         Command::Hive(args) => hive_cmd::run(&args),
         Command::Extract(args) => extract_cmd::run(&args),
+        Command::Map(args) => map_cmd::run(&args),
     };
     match result {
         Ok(code) => code,

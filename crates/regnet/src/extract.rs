@@ -391,6 +391,7 @@ fn adapter(
         mtu: None,
         vlan_id: ci.vlan_id,
         interface_metric: None,
+        network: None,
     };
     if let Some(k) = tcpip {
         ipv4_settings(r, k, &format!("{cs_name}\\Services\\Tcpip\\Parameters\\Interfaces\\{guid}"), &mut a);

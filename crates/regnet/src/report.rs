@@ -182,6 +182,11 @@ pub struct Adapter {
     pub vlan_id: Option<u16>,
     /// Interface metric (`InterfaceMetric`), when set (0 or absent is automatic).
     pub interface_metric: Option<u32>,
+    /// A label for the production network this adapter is on (a hypervisor port group or switch
+    /// name), when the caller knows it. regnet never sets it; `regnet map` uses it instead of the
+    /// adapter's IPv4 subnet to name the production network.
+    #[serde(default)]
+    pub network: Option<String>,
 }
 
 /// Where a MAC address was found.

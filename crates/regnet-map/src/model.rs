@@ -1,0 +1,208 @@
+//! Inputs and outputs of the mapping, as serde types (the JSON contract of `regnet map`).
+
+use regnet::Report;
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+
+/// The version of the mapping JSON contract.
+pub const MAPPING_SCHEMA_VERSION: u32 = 1;
+
+/// The cloud networks available to the tenant, in order.
+///
+/// JSON `{"networks": [{"name": "cn-a", "vlan": 10, "internet": true}, {"name": "cn-b"}]}`, or the
+/// same in TOML (`[[networks]]` tables).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Plan {
+    /// The networks, in order.
+    pub networks: Vec<CloudNetwork>,
+}
+
+/// One cloud network of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CloudNetwork {
+    /// Its name.
+    pub name: String,
+    /// Its VLAN ID, if any.
+    #[serde(default)]
+    pub vlan: Option<u16>,
+    /// Whether it reaches the internet.
+    #[serde(default)]
+    pub internet: bool,
+}
+
+/// A mapping table: production network → cloud network.
+///
+/// JSON `{"map": [{"production": "10.41.7.0/24", "cloud": "cn-a"}, {"production": "VM Network", "cloud": "cn-b"}]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Table {
+    /// The entries.
+    pub map: Vec<TableEntry>,
+}
+
+/// One entry of a mapping table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TableEntry {
+    /// A production network: an IPv4 subnet (`10.41.7.0/24`) or a label (`VM Network`).
+    pub production: String,
+    /// The cloud network it maps to (a name from the plan).
+    pub cloud: String,
+}
+
+/// A VM that regnet could not read (not Windows): its OS and the production network of each NIC.
+///
+/// JSON `{"name": "web01", "os": "linux", "nics": [{"network": "VM Network"}]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OtherVm {
+    /// The VM's name.
+    pub name: String,
+    /// Its operating system, as the caller knows it.
+    pub os: String,
+    /// Its NICs.
+    pub nics: Vec<OtherNic>,
+}
+
+/// A NIC of a VM regnet could not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OtherNic {
+    /// The label of its production network (the hypervisor's port group or switch name).
+    pub network: String,
+    /// An identifier for the NIC (MAC address, device name), if the caller has one.
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// One replicated VM.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum VmInput {
+    /// A Windows VM regnet read. `name` overrides the report's host name as the VM's name.
+    Windows {
+        /// The report.
+        report: Box<Report>,
+        /// The VM's name; the report's host name when `None`.
+        name: Option<String>,
+    },
+    /// A VM regnet could not read.
+    Other(OtherVm),
+}
+
+impl VmInput {
+    /// A Windows VM named by its report's host name.
+    pub fn windows(report: Report) -> Self {
+        VmInput::Windows { report: Box::new(report), name: None }
+    }
+}
+
+/// The result: where every NIC goes, and what each cloud network's NEA must stand in for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Mapping {
+    /// 1.
+    pub schema_version: u32,
+    /// True when the mapping was made by the automatic rule, false when from a table.
+    pub automatic: bool,
+    /// Every cloud network of the plan, in plan order, with the production networks mapped to it.
+    pub cloud_networks: Vec<CloudAssignment>,
+    /// Every VM, in input order, with the cloud network of each NIC.
+    pub vms: Vec<VmMapping>,
+    /// Things that did not stop the mapping (NICs without IPv4 ignored, unused table entries...).
+    pub warnings: Vec<MapWarning>,
+}
+
+/// A cloud network and the production networks it stands in for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CloudAssignment {
+    /// The cloud network's name.
+    pub name: String,
+    /// Its VLAN ID, from the plan.
+    pub vlan: Option<u16>,
+    /// Whether it reaches the internet, from the plan.
+    pub internet: bool,
+    /// The production networks mapped to it, with the NEA settings each needs.
+    pub production_networks: Vec<ProductionNetwork>,
+}
+
+/// A production network and what the network extension appliance needs to stand in for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ProductionNetwork {
+    /// The subnet (`10.41.7.0/24`) or label.
+    pub network: String,
+    /// The production gateway's address, which the NEA takes over; null when no VM on this
+    /// network has a gateway in it.
+    pub gateway: Option<Ipv4Addr>,
+    /// The prefix length for the NEA's address; null for a label-only network.
+    pub prefix_len: Option<u8>,
+    /// The VMs with a NIC on it.
+    pub vms: Vec<String>,
+}
+
+/// One VM's NICs and where they go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct VmMapping {
+    /// The report's host name, or the VM file's name.
+    pub vm: String,
+    /// `windows` for a report, else the VM file's `os`.
+    pub os: String,
+    /// The NICs that have a production network, in adapter order.
+    pub nics: Vec<NicMapping>,
+}
+
+/// Where one NIC goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct NicMapping {
+    /// The adapter GUID (reports), or the NIC id the VM file gave.
+    pub guid: Option<String>,
+    /// The adapter's connection name, when known.
+    pub name: Option<String>,
+    /// Its production network (the first, when it has addresses in several).
+    pub network: String,
+    /// All its production networks, when it has addresses in several subnets.
+    pub networks: Vec<String>,
+    /// The cloud network it attaches to.
+    pub cloud_network: String,
+    /// Its IPv4 addresses with prefix lengths.
+    pub addresses: Vec<String>,
+}
+
+/// Something that did not stop the mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MapWarning {
+    /// Stable code: `nic_without_ipv4`, `unused_table_entry`, `idle_cloud_network`, `duplicate_vm_name`.
+    pub code: String,
+    /// For people.
+    pub message: String,
+}
+
+impl Plan {
+    /// Reads a plan from JSON or TOML text.
+    pub fn parse(text: &str) -> Result<Plan, String> {
+        parse_json_or_toml(text)
+    }
+}
+
+impl Table {
+    /// Reads a table from JSON or TOML text.
+    pub fn parse(text: &str) -> Result<Table, String> {
+        parse_json_or_toml(text)
+    }
+}
+
+/// JSON when the text starts with `{`, else TOML.
+fn parse_json_or_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    if text.trim_start().starts_with('{') {
+        serde_json::from_str(text).map_err(|e| format!("JSON: {e}"))
+    } else {
+        toml::from_str(text).map_err(|e| format!("TOML: {e}"))
+    }
+}
