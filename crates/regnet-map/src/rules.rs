@@ -121,6 +121,9 @@ fn parse_subnet(s: &str) -> Option<(Ipv4Addr, u8)> {
     Some((Ipv4Addr::from(u32::from(a) & mask(p)), p))
 }
 
+/// Who uses a production network: the VMs on it, and the (VM, gateway) pairs they report inside it.
+type NetUse = (BTreeSet<usize>, Vec<(usize, Ipv4Addr)>);
+
 /// One NIC that takes part in the mapping.
 struct Nic {
     vm: usize,
@@ -233,7 +236,7 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
     }
 
     // Production networks: VMs on each, and the gateways they report inside each subnet.
-    let mut prod: BTreeMap<ProdKey, (BTreeSet<usize>, Vec<(usize, Ipv4Addr)>)> = BTreeMap::new();
+    let mut prod: BTreeMap<ProdKey, NetUse> = BTreeMap::new();
     for nic in &nics {
         for key in &nic.keys {
             let entry = prod.entry(key.clone()).or_default();

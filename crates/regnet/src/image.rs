@@ -196,13 +196,16 @@ fn has_system_hive(disk: &mut dyn VirtualDisk, p: &Partition, limits: &ImageLimi
     }
 }
 
+/// A file read from the volume: (name, bytes).
+type NamedFile = (String, Vec<u8>);
+
 /// Reads SYSTEM and whichever of SYSTEM.LOG1, SYSTEM.LOG2 and SYSTEM.LOG exist (names matched
 /// case-insensitively by the NTFS lookup). Returns the paths read and (name, bytes) pairs, SYSTEM first.
 fn read_hive_files(
     disk: &mut dyn VirtualDisk,
     p: &Partition,
     limits: &ImageLimits,
-) -> Result<(Vec<String>, Vec<(String, Vec<u8>)>)> {
+) -> Result<(Vec<String>, Vec<NamedFile>)> {
     let mut vol = regnet_image::ntfs::NtfsVolume::open(disk, p.start, p.len, limits)?;
     let mut files = Vec::new();
     let mut contents = Vec::new();

@@ -1536,6 +1536,7 @@ fn json_contract_names_and_round_trip() {
             "adapters",
             "routes",
             "warnings",
+            "source",
         ])
     );
     assert_eq!(keys(&j["hive"]), set(&["dirty", "logs_applied", "logs_ignored", "entries_applied", "pages_applied"]));
@@ -1566,6 +1567,7 @@ fn json_contract_names_and_round_trip() {
                 "mtu",
                 "vlan_id",
                 "interface_metric",
+                "network",
             ])
         );
     }
