@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 const MIB: u64 = 1 << 20;
-/// Hostile inputs must be refused (or read) within this time.
 
 /// A fresh scratch folder for one test.
 fn scratch(name: &str) -> PathBuf {

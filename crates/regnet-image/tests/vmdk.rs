@@ -20,7 +20,6 @@ use std::time::Instant;
 
 const MIB: u64 = 1 << 20;
 const GIB: u64 = 1 << 30;
-/// Hostile inputs must be refused (or read) within this time.
 
 fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
