@@ -44,6 +44,10 @@ def sibling(p, suffix):
 # Targets that take disks, volumes or containers: seeds from the tiny images build-images.sh makes.
 DISK_SEEDS = {
     "container": ["tiny.vhd", "tiny.vhdx", "tiny.vmdk", "tiny-stream.vmdk", "tiny.qcow2", "tiny.raw"],
+    "container_vhd": ["tiny.vhd"],
+    "container_vhdx": ["tiny.vhdx"],
+    "container_vmdk": ["tiny.vmdk", "tiny-stream.vmdk"],
+    "container_qcow2": ["tiny.qcow2"],
     "partitions": ["tiny.raw"],
     "ntfs": ["tiny.ntfs"],
     "extract": ["tiny.qcow2", "tiny.vhdx", "tiny.raw", "tiny-stream.vmdk"],
