@@ -129,6 +129,17 @@ fn mem_disk(data: &[u8]) -> Option<Box<dyn regnet_image::VirtualDisk>> {
 pub fn container(data: &[u8]) {
     let Some(mut src) = mem_source(data) else { return };
     let Ok(format) = regnet_image::detect(&mut src) else { return };
+    read_container(src, format, data);
+}
+
+/// The input opened as one container format, whatever its first bytes (so mutations that break
+/// the magic still reach that format's parser).
+pub fn container_as(data: &[u8], format: regnet_image::ContainerFormat) {
+    let Some(src) = mem_source(data) else { return };
+    read_container(src, format, data);
+}
+
+fn read_container(src: regnet_image::FileSource, format: regnet_image::ContainerFormat, data: &[u8]) {
     let Ok(mut disk) = regnet_image::open_container(src, format, &regnet_image::NoResolver, &image_limits()) else {
         return;
     };
