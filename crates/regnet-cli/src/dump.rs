@@ -20,6 +20,9 @@ pub struct Args {
     /// Largest hive file accepted, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 512)]
     max_hive_mib: u64,
+    /// Set a resource limit, e.g. `--limit max_cells_visited=1000000` (repeatable).
+    #[arg(long = "limit", value_name = "NAME=VALUE", long_help = format!("Set a resource limit (repeatable). Names: {}", crate::limits_opt::NAMES))]
+    limits: Vec<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -69,6 +72,7 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     }
     let mut limits = Limits::default();
     limits.max_hive_size = args.max_hive_mib.saturating_mul(1 << 20);
+    crate::limits_opt::apply(&args.limits, &mut limits, &mut regnet::ImageLimits::default())?;
     let mut opts = OpenOptions::new().limits(limits);
     for (name, d) in &log_data {
         opts = opts.log(LogFile::new(name.clone(), d));

@@ -28,6 +28,9 @@ pub struct Args {
     /// Print what reading cost (bytes read from the image, read calls, time) on stderr.
     #[arg(long)]
     stats: bool,
+    /// Set a resource limit, e.g. `--limit max_bytes_read=64M` (repeatable; see `regnet help extract`).
+    #[arg(long = "limit", value_name = "NAME=VALUE", long_help = format!("Set a resource limit (repeatable), e.g. --limit max_bytes_read=64M. Names: {}", crate::limits_opt::NAMES))]
+    limits: Vec<String>,
 }
 
 pub fn run(args: &Args) -> Result<ExitCode, CliError> {
@@ -35,6 +38,7 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     opts.partition = args.partition;
     opts.hive.no_logs = args.no_logs;
     opts.allow_dirs = args.allow_dirs.clone();
+    crate::limits_opt::apply(&args.limits, &mut opts.hive.limits, &mut opts.image_limits)?;
     let many = args.images.len() > 1;
     let mut out = std::io::stdout().lock();
     let mut failed = 0usize;

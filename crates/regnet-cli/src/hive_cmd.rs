@@ -22,6 +22,9 @@ pub struct Args {
     /// `json` is the documented contract (docs/report.md); `table` is a summary for people.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// Set a resource limit, e.g. `--limit max_hive_size=64M` (repeatable).
+    #[arg(long = "limit", value_name = "NAME=VALUE", long_help = format!("Set a resource limit (repeatable), e.g. --limit max_hive_size=64M. Names: {}", crate::limits_opt::NAMES))]
+    limits: Vec<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -34,6 +37,7 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     let mut opts = Options::new();
     opts.no_logs = args.no_logs;
     opts.logs = [&args.log1, &args.log2].into_iter().flatten().cloned().collect();
+    crate::limits_opt::apply(&args.limits, &mut opts.limits, &mut regnet::ImageLimits::default())?;
     let report = regnet::report_from_hive_file(&args.hive, &opts).map_err(|e| CliError::file(&args.hive, e))?;
     let mut out = std::io::stdout().lock();
     let res = match args.format {

@@ -3,6 +3,7 @@
 mod dump;
 mod extract_cmd;
 mod hive_cmd;
+mod limits_opt;
 mod map_cmd;
 
 use clap::{Parser, Subcommand};

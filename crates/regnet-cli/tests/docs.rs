@@ -18,8 +18,10 @@ fn example_and_output(doc: &str, args: &[&str]) -> (String, String) {
 
 #[test]
 fn mapping_doc_example_matches_the_program() {
-    let (doc, printed) =
-        example_and_output("docs/mapping.md", &["map", "--plan", "testdata/example/plan.json", "testdata/example/disk.qcow2"]);
+    let (doc, printed) = example_and_output(
+        "docs/mapping.md",
+        &["map", "--plan", "testdata/example/plan.json", "testdata/example/disk.qcow2"],
+    );
     assert_eq!(printed, doc, "docs/mapping.md is stale: run scripts/update-docs.py");
     let v: serde_json::Value = serde_json::from_str(&doc).expect("valid JSON");
     for k in ["schema_version", "automatic", "cloud_networks", "vms", "warnings"] {

@@ -1,0 +1,68 @@
+//! `--limit NAME=VALUE`: every resource limit of the library, settable from the command line.
+
+use crate::CliError;
+use regnet::{ImageLimits, Limits};
+
+/// The names `--limit` accepts, with what they bound (for `--help` and errors).
+pub const NAMES: &str = "hive: max_hive_size, max_log_size, max_value_size, max_cells_visited, max_data_read, \
+max_key_depth, max_ri_depth; image: max_table_bytes, max_header_bytes, max_unit_bytes, max_inflated_bytes, \
+max_partitions, max_chain_depth, max_ntfs_records, max_file_bytes, max_bytes_read";
+
+/// `123`, `64K`, `16M`, `2G` (binary multiples).
+fn parse_size(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (num, shift) = match v.chars().last()?.to_ascii_uppercase() {
+        'K' => (&v[..v.len() - 1], 10),
+        'M' => (&v[..v.len() - 1], 20),
+        'G' => (&v[..v.len() - 1], 30),
+        _ => (v, 0),
+    };
+    num.trim().parse::<u64>().ok()?.checked_mul(1u64 << shift)
+}
+
+/// Applies `NAME=VALUE` settings to both sets of limits.
+pub fn apply(settings: &[String], hive: &mut Limits, image: &mut ImageLimits) -> Result<(), CliError> {
+    for s in settings {
+        let (name, value) = s.split_once('=').ok_or_else(|| CliError(format!("--limit {s:?}: expected NAME=VALUE")))?;
+        let n = parse_size(value)
+            .ok_or_else(|| CliError(format!("--limit {s:?}: {value:?} is not a number (K, M, G suffixes allowed)")))?;
+        let small = |n: u64| u32::try_from(n).map_err(|_| CliError(format!("--limit {s:?}: too large")));
+        match name.trim() {
+            "max_hive_size" => hive.max_hive_size = n,
+            "max_log_size" => hive.max_log_size = n,
+            "max_value_size" => hive.max_value_size = n,
+            "max_cells_visited" => hive.max_cells_visited = n,
+            "max_data_read" => hive.max_data_read = n,
+            "max_key_depth" => hive.max_key_depth = small(n)?,
+            "max_ri_depth" => hive.max_ri_depth = small(n)?,
+            "max_table_bytes" => image.max_table_bytes = n,
+            "max_header_bytes" => image.max_header_bytes = n,
+            "max_unit_bytes" => image.max_unit_bytes = n,
+            "max_inflated_bytes" => image.max_inflated_bytes = n,
+            "max_partitions" => image.max_partitions = small(n)?,
+            "max_chain_depth" => image.max_chain_depth = small(n)?,
+            "max_ntfs_records" => image.max_ntfs_records = small(n)?,
+            "max_file_bytes" => image.max_file_bytes = n,
+            "max_bytes_read" => image.max_bytes_read = n,
+            other => return Err(CliError(format!("--limit: unknown limit {other:?}; known: {NAMES}"))),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_names() {
+        assert_eq!(parse_size("64K"), Some(65536));
+        assert_eq!(parse_size("2g"), Some(2 << 30));
+        assert_eq!(parse_size("x"), None);
+        let (mut h, mut i) = (Limits::default(), ImageLimits::default());
+        apply(&["max_hive_size=16M".into(), "max_partitions=8".into()], &mut h, &mut i).unwrap();
+        assert_eq!((h.max_hive_size, i.max_partitions), (16 << 20, 8));
+        assert!(apply(&["nope=1".into()], &mut h, &mut i).is_err());
+        assert!(apply(&["max_key_depth=99999999999".into()], &mut h, &mut i).is_err());
+    }
+}
