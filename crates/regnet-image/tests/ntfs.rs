@@ -104,7 +104,7 @@ fn basic_volume(name: &str, mkntfs_args: &str) -> Option<PathBuf> {
         make_tree(&dir.join("tree"));
         let d = dir.display();
         sh(&format!(
-            "cd '{d}' && truncate -s 64M vol && mkntfs -q -F -Q {mkntfs_args} vol >/dev/null 2>&1 \
+            "cd '{d}' && truncate -s 24M vol && mkntfs -q -F -Q {mkntfs_args} vol >/dev/null 2>&1 \
              && wimlib-imagex capture tree x.wim --compress=none >/dev/null \
              && wimlib-imagex apply x.wim 1 vol >/dev/null && rm -f x.wim"
         ));
@@ -590,7 +590,7 @@ fn tiny_and_truncated_images() {
         1 << 20,
         4 << 20,
         16 << 20,
-        48 << 20,
+        20 << 20,
         img.b.len() - 1,
     ] {
         let r = hostile(img.b[..cut].to_vec(), SYSTEM);

@@ -318,3 +318,93 @@ fn t4_to_t8_hostile_log_entries_stop_replay_cleanly() {
     let hive = Hive::open_with(&d.primary[..], &opts).unwrap();
     assert_eq!(hive.recovery().entries_applied(), 2);
 }
+
+/// Appends a hive bin holding `cells` (cell data without the size field) and returns their
+/// offsets; updates the base block's hive bins size and checksum.
+fn append_bin(hive: &mut Vec<u8>, cells: &[Vec<u8>]) -> Vec<u32> {
+    let start = u32::from_le_bytes(hive[40..44].try_into().unwrap());
+    let mut bin = vec![0u8; 32];
+    bin[..4].copy_from_slice(b"hbin");
+    bin[4..8].copy_from_slice(&start.to_le_bytes());
+    let mut offsets = Vec::new();
+    for c in cells {
+        let size = (4 + c.len()).div_ceil(8) * 8;
+        offsets.push(start + bin.len() as u32);
+        bin.extend_from_slice(&(-(size as i32)).to_le_bytes());
+        bin.extend_from_slice(c);
+        bin.resize(bin.len() + size - 4 - c.len(), 0);
+    }
+    let total = bin.len().div_ceil(4096) * 4096;
+    let free = total - bin.len();
+    if free >= 8 {
+        bin.extend_from_slice(&(free as i32).to_le_bytes());
+    }
+    bin.resize(total, 0);
+    bin[8..12].copy_from_slice(&(total as u32).to_le_bytes());
+    hive.truncate(4096 + start as usize);
+    hive.extend_from_slice(&bin);
+    put32(hive, base_block_field::HIVE_BINS_DATA_SIZE, start + total as u32);
+    fix_checksum(hive);
+    offsets
+}
+
+/// H11: 100,000 `ri` cells, each pointing to the next: refused at the first nesting by default,
+/// and walked with an explicit stack (no recursion, no stack overflow) when nesting is allowed.
+#[test]
+fn h11_index_roots_nested_100000_deep() {
+    let (mut b, l) = base();
+    let n = 100_000u32;
+    let start = u32::from_le_bytes(b[40..44].try_into().unwrap());
+    // Cell i sits at start + 32 + 16 i (12 bytes of data round up to 16).
+    let cells: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            let next = if i + 1 < n { start + 32 + 16 * (i + 1) } else { l.key("\\").subkey_list.unwrap() };
+            let mut c = b"ri".to_vec();
+            c.extend_from_slice(&1u16.to_le_bytes());
+            c.extend_from_slice(&next.to_le_bytes());
+            c
+        })
+        .collect();
+    let offs = append_bin(&mut b, &cells);
+    assert_eq!(offs[1], start + 32 + 16);
+    put32(&mut b, cell_data_file_offset(l.root) + nk_field::SUBKEY_LIST, offs[0]);
+    put32(&mut b, cell_data_file_offset(l.root) + nk_field::SUBKEY_COUNT, 1);
+    let hive = Hive::open(&b[..]).unwrap();
+    let (keys, errors) = walk_all(&hive);
+    assert_eq!(keys, 1);
+    assert!(matches!(errors[..], [HiveError::LimitExceeded { limit: "max_ri_depth", .. }]), "{errors:?}");
+    let mut limits = Limits::default();
+    limits.max_ri_depth = 1_000_000;
+    let hive = Hive::open_with(&b[..], &OpenOptions::new().limits(limits)).unwrap();
+    let (keys, _) = walk_all(&hive);
+    // At the bottom the chain reaches the root's real list: its keys are read once each.
+    assert_eq!(keys, 4);
+}
+
+/// Logs cut short at every 512 bytes, and logs of garbage: ignored with a reason, the primary read.
+#[test]
+fn truncated_and_garbage_logs_are_ignored() {
+    let before = write_hive(&KeySpec::new("ROOT").with_subkey(KeySpec::new("old")), &WriterOptions::default());
+    let after = write_hive(&KeySpec::new("ROOT").with_subkey(KeySpec::new("new")), &WriterOptions::default());
+    let d = new_format_logs(&before, &after, 3, LogSplit::AllInLog1);
+    for len in (0..d.log1.len()).step_by(512).chain([1, 511, 513]) {
+        let log = &d.log1[..len];
+        let hive = Hive::open_with(&d.primary[..], &OpenOptions::new().log(LogFile::new("LOG1", log))).unwrap();
+        assert!(hive.recovery().entries_applied() <= 3);
+        walk_all(&hive);
+    }
+    let mut state = 0x1234_5678u64;
+    for len in [0usize, 100, 512, 4096, 65536] {
+        let garbage: Vec<u8> = (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        let hive = Hive::open_with(&d.primary[..], &OpenOptions::new().log(LogFile::new("LOG1", &garbage))).unwrap();
+        assert!(!hive.recovery().recovered);
+        assert!(matches!(hive.recovery().logs[0].status, regnet_hive::LogStatus::Ignored { .. }));
+    }
+}
