@@ -28,6 +28,9 @@ pub struct Args {
     /// Print what reading cost (bytes read from the image, read calls, time) on stderr.
     #[arg(long)]
     stats: bool,
+    /// Images read at once (default: one per CPU core). Output keeps the order of the arguments.
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
     /// Set a resource limit, e.g. `--limit max_bytes_read=64M` (repeatable; see `regnet help extract`).
     #[arg(long = "limit", value_name = "NAME=VALUE", long_help = format!("Set a resource limit (repeatable), e.g. --limit max_bytes_read=64M. Names: {}", crate::limits_opt::NAMES))]
     limits: Vec<String>,
@@ -40,12 +43,10 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     opts.allow_dirs = args.allow_dirs.clone();
     crate::limits_opt::apply(&args.limits, &mut opts.hive.limits, &mut opts.image_limits)?;
     let many = args.images.len() > 1;
+    let results = extract_all(&args.images, &opts, args.jobs);
     let mut out = std::io::stdout().lock();
     let mut failed = 0usize;
-    for image in &args.images {
-        let started = Instant::now();
-        let result = regnet::extract(image, &opts);
-        let elapsed = started.elapsed();
+    for (image, (result, elapsed)) in args.images.iter().zip(results) {
         if args.stats {
             match &result {
                 Ok(r) => {
@@ -88,6 +89,56 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
         }
     }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Extracts every image, several at once on worker threads, with a progress line on stderr when
+/// it is a terminal and there are many images. Results come back in argument order.
+fn extract_all(
+    images: &[PathBuf],
+    opts: &ExtractOptions,
+    jobs: Option<usize>,
+) -> Vec<(regnet::Result<Report>, std::time::Duration)> {
+    use std::io::IsTerminal;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = jobs.unwrap_or(cores).clamp(1, images.len().max(1));
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<(regnet::Result<Report>, std::time::Duration)>>> =
+        images.iter().map(|_| Mutex::new(None)).collect();
+    let progress = images.len() >= 4 && std::io::stderr().is_terminal();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(image) = images.get(i) else { break };
+                let started = Instant::now();
+                let r = regnet::extract(image, opts);
+                if let Some(slot) = slots.get(i) {
+                    if let Ok(mut g) = slot.lock() {
+                        *g = Some((r, started.elapsed()));
+                    }
+                }
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if progress {
+                    eprint!("\r\x1b[Kregnet: {n}/{} images", images.len());
+                }
+            });
+        }
+    });
+    if progress {
+        eprintln!();
+    }
+    slots
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| (Err(regnet::Error::NoWindows("not processed".into())), std::time::Duration::ZERO))
+        })
+        .collect()
 }
 
 /// One line of batch output: the image and its report, or the error.
