@@ -74,3 +74,21 @@ fn nt_hive_walk(bytes: &[u8]) -> (u64, u64, u64) {
     }
     (keys, values, data)
 }
+
+/// The whole network report from the hive (open, control set, every adapter joined).
+#[divan::bench]
+fn network_report(b: Bencher) {
+    let bytes = &input().1;
+    let opts = regnet::Options::default();
+    b.bench(|| regnet::report_from_hive_bytes(black_box(&bytes[..]), &[], &opts).map(|r| r.adapters.len()).ok());
+}
+
+/// `regnet::extract` on a disk image of each container format (testdata/build.sh makes them;
+/// without them, the committed example image).
+#[divan::bench(args = ["gpt.raw", "gpt-dynamic.vhd", "gpt-dynamic.vhdx", "gpt-sparse.vmdk", "gpt-stream.vmdk", "gpt.qcow2", "mbr-compressed.qcow2"])]
+fn extract(b: Bencher, image: &str) {
+    let dir = regnet_benches::root().join("target/testdata/images");
+    let path = if dir.join(image).is_file() { dir.join(image) } else { regnet_benches::root().join("testdata/example/disk.qcow2") };
+    let opts = regnet::ExtractOptions::default();
+    b.bench(|| regnet::extract(black_box(&path), &opts).map(|r| r.adapters.len()).ok());
+}

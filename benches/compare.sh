@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs regnet and the tools people use today on the same inputs, several times each, and prints one
+# table of medians (wall time, peak RSS from /usr/bin/time) and ratios.
+#   benches/compare.sh [RUNS]
+# Installs the peers on first use: regipy[cli] and dissect.target from PyPI into a venv under
+# target/peers, hivex's hivexregedit from Debian (libwin-hivex-perl, needs root or an existing install).
+# Inputs: ../shared/corpus/regipy/SYSTEM_B with its logs (a 12.8 MB Windows 10 SYSTEM hive) and the
+# images of testdata/build-images.sh (target/testdata/images).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-5}
+root=$(pwd)
+venv=target/peers/venv
+corpus=../shared/corpus
+hive=$corpus/regipy/SYSTEM_B
+imgs=target/testdata/images
+[ -f "$hive" ] || { echo "compare.sh: $hive is absent" >&2; exit 1; }
+[ -d "$imgs" ] || testdata/build.sh
+command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
+command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
+command -v hivexregedit >/dev/null || apt-get install -y -qq libwin-hivex-perl >/dev/null
+if [ ! -x "$venv/bin/regipy-plugins-run" ] || [ ! -x "$venv/bin/target-query" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q 'regipy[cli]' dissect.target
+fi
+cargo build -q --release -p regnet-cli
+regnet=$root/target/release/regnet
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# measure NAME CMD...: the median wall time of $runs runs (hyperfine, after a warm-up run) and the
+# peak RSS of one more run (/usr/bin/time).
+declare -A T M
+measure() {
+  local name=$1; shift
+  hyperfine -N -w 1 --runs "$runs" --export-json "$work/h.json" --ignore-failure "$*" >/dev/null 2>&1
+  T[$name]=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["median"])' "$work/h.json")
+  /usr/bin/time -f "%M" -o "$work/t" "$@" >/dev/null 2>&1 || true
+  M[$name]=$(tail -1 "$work/t")
+}
+
+measure "regnet hive SYSTEM_B (+logs)" "$regnet" hive "$hive"
+measure "hivexregedit --export Interfaces key" hivexregedit --export "$hive" '\ControlSet001\Services\Tcpip\Parameters\Interfaces'
+measure "regipy network_data plugin" "$venv/bin/regipy-plugins-run" "$hive" -p network_data -o "$work/r.json"
+measure "regnet dump SYSTEM_B (full walk)" "$regnet" dump --no-logs "$hive"
+for img in gpt-dynamic.vhdx gpt-sparse.vmdk gpt.qcow2; do
+  measure "regnet extract $img" "$regnet" extract "$imgs/$img"
+  measure "dissect target-query $img" "$venv/bin/target-query" -f network.interfaces "$imgs/$img" -j
+done
+
+printf '\n%-42s %12s %12s\n' "command (median of $runs runs)" "time (ms)" "peak (MiB)"
+for k in "regnet hive SYSTEM_B (+logs)" "hivexregedit --export Interfaces key" "regipy network_data plugin" \
+         "regnet dump SYSTEM_B (full walk)" \
+         "regnet extract gpt-dynamic.vhdx" "dissect target-query gpt-dynamic.vhdx" \
+         "regnet extract gpt-sparse.vmdk" "dissect target-query gpt-sparse.vmdk" \
+         "regnet extract gpt.qcow2" "dissect target-query gpt.qcow2"; do
+  awk -v k="$k" -v t="${T[$k]}" -v m="${M[$k]}" 'BEGIN { printf "%-42s %12.1f %12.1f\n", k, t * 1000, m / 1024 }'
+done
+ratio() { awk -v a="${T[$1]}" -v b="${T[$2]}" -v n="$3" 'BEGIN { r = (a > 0) ? b / a : 0; printf "%-60s %8.1fx\n", n, r }'; }
+echo
+ratio "regnet hive SYSTEM_B (+logs)" "hivexregedit --export Interfaces key" "hivexregedit export of Interfaces / regnet hive"
+ratio "regnet hive SYSTEM_B (+logs)" "regipy network_data plugin" "regipy network_data / regnet hive"
+for img in gpt-dynamic.vhdx gpt-sparse.vmdk gpt.qcow2; do
+  ratio "regnet extract $img" "dissect target-query $img" "dissect / regnet extract on $img"
+done
+echo "(time: hyperfine medians; peak: /usr/bin/time maximum resident set size)"
