@@ -44,6 +44,33 @@ pub fn check_range(what: &'static str, offset: u64, len: usize, size: u64) -> Re
     }
 }
 
+/// Fills `buf` from disk offset `offset` piece by piece: `piece(off, out)` fills the start of `out`
+/// (from disk offset `off`) and returns how many bytes it filled, at least one. For containers
+/// whose reads split at cluster, grain or layer boundaries.
+pub(crate) fn read_in_pieces(
+    what: &'static str,
+    size: u64,
+    offset: u64,
+    buf: &mut [u8],
+    mut piece: impl FnMut(u64, &mut [u8]) -> Result<usize>,
+) -> Result<()> {
+    check_range(what, offset, buf.len(), size)?;
+    let mut pos = 0usize;
+    while pos < buf.len() {
+        let off = offset.checked_add(pos as u64).ok_or(ImageError::OutOfRange {
+            what,
+            offset,
+            len: buf.len() as u64,
+            size,
+        })?;
+        let rest = buf.get_mut(pos..).unwrap_or_default();
+        let n = piece(off, rest)?;
+        // Every piece fills at least one byte, so the loop ends.
+        pos = pos.saturating_add(n.max(1));
+    }
+    Ok(())
+}
+
 /// A raw image: the file is the disk.
 pub struct RawDisk {
     src: FileSource,

@@ -22,7 +22,7 @@
 //!   `max_chain_depth`: there is no recursion, and `/etc/passwd`, `../x` or `json:{...}` are refused
 //!   by the resolver as external references; the external data file bit is refused outright.
 
-use crate::disk::{check_range, detect, ContainerFormat, VirtualDisk};
+use crate::disk::{detect, read_in_pieces, ContainerFormat, VirtualDisk};
 use crate::error::{ImageError, Result};
 use crate::limits::ImageLimits;
 use crate::source::{FileSource, Resolver};
@@ -225,21 +225,8 @@ impl VirtualDisk for Qcow2Disk {
     }
 
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        check_range("qcow2 disk", offset, buf.len(), self.size)?;
-        let mut pos = 0usize;
-        while pos < buf.len() {
-            let off = offset.checked_add(pos as u64).ok_or(ImageError::OutOfRange {
-                what: "qcow2 disk",
-                offset,
-                len: buf.len() as u64,
-                size: self.size,
-            })?;
-            let rest = buf.get_mut(pos..).unwrap_or_default();
-            let n = read_piece(&mut self.layers, &mut self.inflated, off, rest)?;
-            // `read_piece` fills at least one byte, so the loop ends.
-            pos = pos.saturating_add(n.max(1));
-        }
-        Ok(())
+        let (layers, inflated) = (&mut self.layers, &mut self.inflated);
+        read_in_pieces("qcow2 disk", self.size, offset, buf, |off, rest| read_piece(layers, inflated, off, rest))
     }
 
     fn format(&self) -> ContainerFormat {

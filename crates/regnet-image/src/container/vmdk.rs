@@ -27,7 +27,7 @@
 //!   extents (raw device maps, full devices) are refused.
 
 use super::qcow2::unit::{inflate_into, zeroed, InflateBudget, LruCache};
-use crate::disk::{check_range, ContainerFormat, VirtualDisk};
+use crate::disk::{read_in_pieces, ContainerFormat, VirtualDisk};
 use crate::error::{ImageError, Result};
 use crate::limits::ImageLimits;
 use crate::source::{FileSource, Resolver};
@@ -248,21 +248,8 @@ impl VirtualDisk for VmdkDisk {
     }
 
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        check_range("VMDK disk", offset, buf.len(), self.size)?;
-        let mut pos = 0usize;
-        while pos < buf.len() {
-            let off = offset.checked_add(pos as u64).ok_or(ImageError::OutOfRange {
-                what: "VMDK disk",
-                offset,
-                len: buf.len() as u64,
-                size: self.size,
-            })?;
-            let rest = buf.get_mut(pos..).unwrap_or_default();
-            let n = read_piece(&mut self.layers, &mut self.inflated, off, rest)?;
-            // `read_piece` fills at least one byte, so the loop ends.
-            pos = pos.saturating_add(n.max(1));
-        }
-        Ok(())
+        let (layers, inflated) = (&mut self.layers, &mut self.inflated);
+        read_in_pieces("VMDK disk", self.size, offset, buf, |off, rest| read_piece(layers, inflated, off, rest))
     }
 
     fn format(&self) -> ContainerFormat {
