@@ -130,19 +130,50 @@ impl<'a> Hive<'a> {
         Self::open_with(data, &OpenOptions::default())
     }
 
-    /// Opens a hive, replaying the given logs when it is dirty.
+    /// Opens a hive, replaying the given logs when it is dirty. A borrowed hive is copied only if
+    /// log data must be written into it; an owned one is written in place.
     pub fn open_with(data: impl Into<Cow<'a, [u8]>>, opts: &OpenOptions<'_>) -> Result<Hive<'a>> {
-        let mut data: Cow<'a, [u8]> = data.into();
+        let target = match data.into() {
+            Cow::Borrowed(s) => replay::Target::Borrowed(s),
+            Cow::Owned(v) => replay::Target::Owned(v),
+        };
+        Self::open_target(target, opts)
+    }
+
+    /// Opens a hive whose buffer the caller lets regnet change: when the hive is dirty, the logs'
+    /// pages are written into `data` itself instead of into a copy (a copy is made only if the hive
+    /// must grow beyond the buffer). Meant for a private copy-on-write memory map of the file, so
+    /// that replaying a large hive touches only the pages the logs change.
+    ///
+    /// ```
+    /// # let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/");
+    /// let mut primary = std::fs::read(format!("{dir}SYSTEM")).unwrap();
+    /// let (l1, l2) = (std::fs::read(format!("{dir}SYSTEM.LOG1")).unwrap(), std::fs::read(format!("{dir}SYSTEM.LOG2")).unwrap());
+    /// let opts = regnet_hive::OpenOptions::new()
+    ///     .log(regnet_hive::LogFile::new("SYSTEM.LOG1", &l1))
+    ///     .log(regnet_hive::LogFile::new("SYSTEM.LOG2", &l2));
+    /// let hive = regnet_hive::Hive::open_in_place(&mut primary[..], &opts)?;
+    /// assert!(hive.recovery().recovered);
+    /// # Ok::<(), regnet_hive::HiveError>(())
+    /// ```
+    pub fn open_in_place(data: &'a mut [u8], opts: &OpenOptions<'_>) -> Result<Hive<'a>> {
+        Self::open_target(replay::Target::InPlace(data), opts)
+    }
+
+    fn open_target(target: replay::Target<'a>, opts: &OpenOptions<'_>) -> Result<Hive<'a>> {
         let limits = opts.limits;
-        Limits::check("max_hive_size", data.len() as u64, limits.max_hive_size)?;
-        let mut base = BaseBlock::parse(&data)?;
+        Limits::check("max_hive_size", target.bytes().len() as u64, limits.max_hive_size)?;
+        let mut base = BaseBlock::parse(target.bytes())?;
         let mut warnings = Vec::new();
         let was_dirty = !base.checksum_valid || base.sequences_differ();
         let mut recovery = Recovery { dirty: was_dirty, ..Recovery::default() };
+        let data: Cow<'a, [u8]>;
         if was_dirty {
             if !base.checksum_valid {
-                warnings
-                    .push(Warning::BadChecksum { stored: base.checksum, computed: crate::base_block::xor32(&data) });
+                warnings.push(Warning::BadChecksum {
+                    stored: base.checksum,
+                    computed: crate::base_block::xor32(target.bytes()),
+                });
             }
             if base.sequences_differ() {
                 warnings.push(Warning::SequenceMismatch {
@@ -150,16 +181,17 @@ impl<'a> Hive<'a> {
                     secondary: base.secondary_sequence,
                 });
             }
-            let (recovered, rec) = replay::recover(&data, &base, &opts.logs, &limits)?;
+            let (target, applied, rec) = replay::recover(target, &base, &opts.logs, &limits)?;
             recovery = rec;
-            if let Some(bytes) = recovered {
-                data = Cow::Owned(bytes);
+            data = target.into_cow();
+            if applied {
                 base = BaseBlock::parse(&data)?;
             } else {
                 warnings.push(Warning::DirtyNotRecovered);
             }
         } else {
             recovery.logs = replay::not_needed(&opts.logs);
+            data = target.into_cow();
         }
 
         if base.file_type != 0 {

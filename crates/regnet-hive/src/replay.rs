@@ -151,14 +151,76 @@ struct Parsed<'l> {
     stop: Option<String>,
 }
 
-/// Replays `logs` over a dirty primary. Returns the recovered image, or
-/// `None` when nothing could be applied, plus the report.
-pub(crate) fn recover(
-    primary: &[u8],
+/// Where replay writes: the primary as given (copied on the first write), a buffer the caller lets
+/// us change in place, or our own copy. A hive that must grow beyond a borrowed or in-place buffer
+/// moves to a copy.
+pub(crate) enum Target<'b> {
+    /// The primary, read-only: the first write copies it.
+    Borrowed(&'b [u8]),
+    /// The caller's buffer, written in place.
+    InPlace(&'b mut [u8]),
+    /// Our own buffer.
+    Owned(Vec<u8>),
+}
+
+impl<'b> Target<'b> {
+    /// The bytes as they are now.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Target::Borrowed(s) => s,
+            Target::InPlace(b) => b,
+            Target::Owned(v) => v,
+        }
+    }
+
+    /// The bytes, writable (copying a borrowed primary first).
+    fn bytes_mut(&mut self) -> Result<&mut [u8], HiveError> {
+        if let Target::Borrowed(s) = self {
+            *self = Target::Owned(copy_primary(s)?);
+        }
+        Ok(match self {
+            Target::InPlace(b) => b,
+            Target::Owned(v) => v.as_mut_slice(),
+            Target::Borrowed(_) => &mut [],
+        })
+    }
+
+    /// Makes room for `hbins_size` bytes of hive bins, moving to a copy if the buffer is too small.
+    fn ensure(&mut self, hbins_size: u32, limits: &Limits) -> Result<(), HiveError> {
+        let want = BASE_BLOCK_SIZE + us(hbins_size);
+        Limits::check("max_hive_size", want as u64, limits.max_hive_size)?;
+        let moved = match self {
+            Target::Borrowed(s) => Some(copy_primary(s)?),
+            Target::InPlace(b) if want > b.len() => Some(copy_primary(b)?),
+            _ => None,
+        };
+        if let Some(v) = moved {
+            *self = Target::Owned(v);
+        }
+        if let Target::Owned(v) = self {
+            grow(v, hbins_size, limits)?;
+        }
+        Ok(())
+    }
+
+    /// The result as the hive's storage.
+    pub(crate) fn into_cow(self) -> std::borrow::Cow<'b, [u8]> {
+        match self {
+            Target::Borrowed(s) => std::borrow::Cow::Borrowed(s),
+            Target::InPlace(b) => std::borrow::Cow::Borrowed(b),
+            Target::Owned(v) => std::borrow::Cow::Owned(v),
+        }
+    }
+}
+
+/// Replays `logs` over a dirty primary held in `target`. Returns the target (changed only when
+/// something was applied), whether anything was, and the report.
+pub(crate) fn recover<'b>(
+    mut target: Target<'b>,
     base: &BaseBlock,
     logs: &[LogFile<'_>],
     limits: &Limits,
-) -> Result<(Option<Vec<u8>>, Recovery), HiveError> {
+) -> Result<(Target<'b>, bool, Recovery), HiveError> {
     let mut rec = Recovery { dirty: true, ..Recovery::default() };
     rec.logs = logs.iter().map(|l| report(&l.name, None, ignored("not read"))).collect();
     let mut new_logs = Vec::new();
@@ -180,24 +242,24 @@ pub(crate) fn recover(
             Err(e) => r.status = ignored(format!("invalid: {e}")),
         }
     }
-    let out = if new_logs.iter().any(|p| !p.entries.is_empty()) {
+    let applied = if new_logs.iter().any(|p| !p.entries.is_empty()) {
         for p in &old_logs {
             set_status(&mut rec, p.idx, ignored("old-format log beside applicable new-format logs"));
         }
-        replay_new(primary, base, new_logs, limits, &mut rec)?
+        replay_new(&mut target, base, new_logs, limits, &mut rec)?
     } else if !old_logs.is_empty() {
         for p in &new_logs {
             set_status(&mut rec, p.idx, ignored(p.stop.clone().unwrap_or_else(|| "no log entries".into())));
         }
-        replay_old(primary, base, old_logs, limits, &mut rec)?
+        replay_old(&mut target, base, old_logs, limits, &mut rec)?
     } else {
         for p in &new_logs {
             set_status(&mut rec, p.idx, ignored(p.stop.clone().unwrap_or_else(|| "no log entries".into())));
         }
-        None
+        false
     };
-    rec.recovered = out.is_some();
-    Ok((out, rec))
+    rec.recovered = applied;
+    Ok((target, applied, rec))
 }
 
 fn set_status(rec: &mut Recovery, idx: usize, status: LogStatus) {
@@ -372,19 +434,20 @@ fn finish_base(buf: &mut [u8], seq: u32, hbins_size: u32, flags: Option<u32>) {
 
 /// New format: apply entries from both logs in sequence order.
 fn replay_new(
-    primary: &[u8],
+    target: &mut Target<'_>,
     base: &BaseBlock,
     mut logs: Vec<Parsed<'_>>,
     limits: &Limits,
     rec: &mut Recovery,
-) -> Result<Option<Vec<u8>>, HiveError> {
+) -> Result<bool, HiveError> {
     logs.retain(|p| {
         if p.entries.is_empty() {
             set_status(rec, p.idx, ignored(p.stop.clone().unwrap_or_else(|| "no log entries".into())));
         }
         !p.entries.is_empty()
     });
-    let mut buf = copy_primary(primary)?;
+    // The log's base block, when it replaces a damaged one: written only once an entry applies.
+    let mut new_base: Option<&[u8]> = None;
     let min_seq;
     if base.checksum_valid {
         // Entries below the primary's secondary sequence number are already in it.
@@ -398,7 +461,7 @@ fn replay_new(
             .enumerate()
             .max_by_key(|(i, p)| (p.entries.last().map_or(0, |e| e.seq), std::cmp::Reverse(*i)))
             .map(|(i, _)| i);
-        let Some(best) = best else { return Ok(None) };
+        let Some(best) = best else { return Ok(false) };
         let chosen = logs.swap_remove(best);
         for p in &logs {
             set_status(
@@ -409,10 +472,7 @@ fn replay_new(
         }
         logs = vec![chosen];
         min_seq = 0;
-        if let (Some(dst), Some(src)) = (buf.get_mut(..SECTOR), logs.first().and_then(|p| p.base_bytes())) {
-            dst.copy_from_slice(src);
-        }
-        rec.base_block_from_log = true;
+        new_base = logs.first().and_then(|p| p.base_bytes());
     }
     let mut next: Option<u32> = None;
     let mut last: Option<&Entry<'_>> = None;
@@ -433,9 +493,16 @@ fn replay_new(
                 }
                 _ => {}
             }
-            if let Err(err) = grow(&mut buf, e.hbins_size, limits) {
+            if let Err(err) = target.ensure(e.hbins_size, limits) {
                 stop = Some(err.to_string());
                 break;
+            }
+            let buf = target.bytes_mut()?;
+            if let Some(src) = new_base.take() {
+                if let Some(dst) = buf.get_mut(..SECTOR) {
+                    dst.copy_from_slice(src);
+                }
+                rec.base_block_from_log = true;
             }
             for (poff, page) in &e.refs {
                 let at = BASE_BLOCK_SIZE + us(*poff);
@@ -462,9 +529,9 @@ fn replay_new(
             };
         }
     }
-    let Some(last) = last else { return Ok(None) };
-    finish_base(&mut buf, last.seq, last.hbins_size, Some(last.flags));
-    Ok(Some(buf))
+    let Some(last) = last else { return Ok(false) };
+    finish_base(target.bytes_mut()?, last.seq, last.hbins_size, Some(last.flags));
+    Ok(true)
 }
 
 impl Parsed<'_> {
@@ -476,15 +543,18 @@ impl Parsed<'_> {
 
 /// Old format: the first valid log whose timestamp matches the primary.
 fn replay_old(
-    primary: &[u8],
+    target: &mut Target<'_>,
     base: &BaseBlock,
     logs: Vec<Parsed<'_>>,
     limits: &Limits,
     rec: &mut Recovery,
-) -> Result<Option<Vec<u8>>, HiveError> {
+) -> Result<bool, HiveError> {
     // With a damaged base block, the first hive bin's timestamp stands in for it.
-    let stamp =
-        if base.checksum_valid { base.last_written.0 } else { u64_at(primary, BASE_BLOCK_SIZE + 20).unwrap_or(0) };
+    let stamp = if base.checksum_valid {
+        base.last_written.0
+    } else {
+        u64_at(target.bytes(), BASE_BLOCK_SIZE + 20).unwrap_or(0)
+    };
     // A log whose timestamp matches belongs to the interrupted write. When the
     // primary's base block is damaged, its stand-in timestamp may be stale, so
     // any valid log is accepted then, a matching one first.
@@ -510,10 +580,10 @@ fn replay_old(
             Err(e) => set_status(rec, p.idx, ignored(format!("invalid: {e}"))),
         }
     }
-    let Some((p, data, pages)) = chosen else { return Ok(None) };
+    let Some((p, data, pages)) = chosen else { return Ok(false) };
     let hbins_size = p.base.hive_bins_data_size;
-    let mut buf = copy_primary(primary)?;
-    grow(&mut buf, hbins_size, limits)?;
+    target.ensure(hbins_size, limits)?;
+    let buf = target.bytes_mut()?;
     if !base.checksum_valid {
         if let (Some(dst), Some(src)) = (buf.get_mut(..SECTOR), data.get(..SECTOR)) {
             dst.copy_from_slice(src);
@@ -529,12 +599,12 @@ fn replay_old(
         }
     }
     let seq = if base.checksum_valid { base.primary_sequence } else { p.base.primary_sequence };
-    finish_base(&mut buf, seq, hbins_size, None);
+    finish_base(buf, seq, hbins_size, None);
     if let Some(r) = rec.logs.get_mut(p.idx) {
         r.status = LogStatus::Applied;
         r.pages_applied = n;
     }
-    Ok(Some(buf))
+    Ok(true)
 }
 
 /// The dirty vector of an old-format log: (page index, offset of its copy in the log) for each set bit.

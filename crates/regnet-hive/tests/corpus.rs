@@ -246,3 +246,38 @@ fn every_corpus_file_gives_a_result_or_an_error() {
     eprintln!("{} files: {ok} opened, {err} typed errors", files.len());
     assert!(ok > 0);
 }
+
+/// Replay into the caller's buffer gives the same hive as replay into a copy, and leaves the
+/// buffer untouched when no log applies.
+#[test]
+fn in_place_replay_matches_and_touches_nothing_when_logs_fail() {
+    let Some(c) = corpus() else { return };
+    let dir = c.join("yarp/NewDirtyHive1");
+    let primary = std::fs::read(dir.join("NewDirtyHive")).unwrap();
+    let logs = read_logs(&dir, "NewDirtyHive");
+    let copied = open_with_logs(&dir, "NewDirtyHive", &primary, &logs);
+    let mut buf = primary.clone();
+    let mut opts = OpenOptions::new();
+    for (n, d) in &logs {
+        opts = opts.log(LogFile::new(n.clone(), d));
+    }
+    let in_place = Hive::open_in_place(&mut buf[..], &opts).unwrap();
+    assert!(in_place.recovery().recovered);
+    assert_eq!(in_place.bytes(), copied.bytes());
+    assert_eq!(snapshot(&in_place).0, snapshot(&copied).0);
+    drop(in_place);
+    assert_ne!(buf, primary, "the pages were written into the caller's buffer");
+
+    let dir = c.join("yarp/BadLogHive1");
+    let primary = std::fs::read(dir.join("BadLogHive")).unwrap();
+    let logs = read_logs(&dir, "BadLogHive");
+    let mut buf = primary.clone();
+    let mut opts = OpenOptions::new();
+    for (n, d) in &logs {
+        opts = opts.log(LogFile::new(n.clone(), d));
+    }
+    let hive = Hive::open_in_place(&mut buf[..], &opts).unwrap();
+    assert!(!hive.recovery().recovered);
+    drop(hive);
+    assert_eq!(buf, primary);
+}
