@@ -22,6 +22,12 @@ pub struct Args {
     /// `json` is the documented contract (docs/report.md); `table` is a summary for people.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// Read the files instead of memory-mapping them (for files another process may be changing).
+    #[arg(long)]
+    no_mmap: bool,
+    /// Print what reading cost (bytes of the hive and logs, time) on stderr.
+    #[arg(long)]
+    stats: bool,
     /// Set a resource limit, e.g. `--limit max_hive_size=64M` (repeatable).
     #[arg(long = "limit", value_name = "NAME=VALUE", long_help = format!("Set a resource limit (repeatable), e.g. --limit max_hive_size=64M. Names: {}", crate::limits_opt::NAMES))]
     limits: Vec<String>,
@@ -38,7 +44,18 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     opts.no_logs = args.no_logs;
     opts.logs = [&args.log1, &args.log2].into_iter().flatten().cloned().collect();
     crate::limits_opt::apply(&args.limits, &mut opts.limits, &mut regnet::ImageLimits::default())?;
-    let report = regnet::report_from_hive_file(&args.hive, &opts).map_err(|e| CliError::file(&args.hive, e))?;
+    let started = std::time::Instant::now();
+    let report =
+        if args.no_mmap { regnet::report_from_hive_file(&args.hive, &opts) } else { report_mapped(&args.hive, &opts) }
+            .map_err(|e| CliError::file(&args.hive, e))?;
+    if args.stats {
+        eprintln!(
+            "regnet: {}: {} ms{}",
+            args.hive.display(),
+            started.elapsed().as_secs_f64() * 1e3,
+            if args.no_mmap { " (files read whole)" } else { " (files memory-mapped: only the pages read are loaded)" }
+        );
+    }
     let mut out = std::io::stdout().lock();
     let res = match args.format {
         Format::Json => {
@@ -51,6 +68,27 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
         Err(e) => Err(CliError(format!("writing output: {e}"))),
     }
+}
+
+/// The report with the hive and its logs memory-mapped; replay writes into the private mapping.
+fn report_mapped(hive: &std::path::Path, opts: &Options) -> regnet::Result<Report> {
+    let io = |p: &std::path::Path, e| regnet::Error::Io { path: p.to_owned(), source: e };
+    let mut primary = crate::mapped::open(hive).map_err(|e| io(hive, e))?;
+    let log_paths = if opts.no_logs {
+        Vec::new()
+    } else if opts.logs.is_empty() {
+        regnet::find_logs(hive)
+    } else {
+        opts.logs.clone()
+    };
+    let mut logs = Vec::new();
+    for p in &log_paths {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        logs.push((name, crate::mapped::open(p).map_err(|e| io(p, e))?));
+    }
+    let refs: Vec<regnet::hive::LogFile<'_>> =
+        logs.iter().map(|(n, d)| regnet::hive::LogFile::new(n.clone(), d.as_ref())).collect();
+    regnet::report_from_hive_in_place(primary.as_mut(), &refs, opts)
 }
 
 /// A readable summary: host, then one block per adapter, then routes and warnings.

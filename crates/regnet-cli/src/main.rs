@@ -5,6 +5,7 @@ mod extract_cmd;
 mod hive_cmd;
 mod limits_opt;
 mod map_cmd;
+mod mapped;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -128,6 +128,21 @@ pub fn report_from_hive_file(path: impl AsRef<Path>, opts: &Options) -> Result<R
     report_from_hive_bytes(&primary, &refs, opts)
 }
 
+/// A report from a hive buffer the caller lets regnet change: when the hive is dirty, the logs'
+/// pages are written into `primary` itself (see [`regnet_hive::Hive::open_in_place`]) instead of
+/// into a copy. With a private copy-on-write memory map of the file this touches only the pages
+/// the report needs and the pages the logs change.
+pub fn report_from_hive_in_place(primary: &mut [u8], logs: &[LogFile<'_>], opts: &Options) -> Result<Report> {
+    let mut o = OpenOptions::new().limits(opts.limits);
+    if !opts.no_logs {
+        for l in logs {
+            o = o.log(l.clone());
+        }
+    }
+    let hive = Hive::open_in_place(primary, &o)?;
+    finish_report(&hive)
+}
+
 /// A report from hive bytes and optional logs (already read by the caller, e.g. from a backup
 /// store).
 ///
@@ -151,7 +166,12 @@ pub fn report_from_hive_bytes(primary: &[u8], logs: &[LogFile<'_>], opts: &Optio
         }
     }
     let hive = Hive::open_with(primary, &o)?;
-    let mut report = report_from_hive(&hive)?;
+    finish_report(&hive)
+}
+
+/// The report of an open hive, with the hive's own warnings first.
+fn finish_report(hive: &Hive<'_>) -> Result<Report> {
+    let mut report = report_from_hive(hive)?;
     // The hive's own findings come first. A dirty base block that logs repaired is already told by
     // `hive.dirty` and `hive.logs_applied`.
     let recovered = hive.recovery().recovered;

@@ -43,7 +43,11 @@ fn damage_on_the_path_costs_only_what_it_damages() {
     assert_eq!(r.search_list, Vec::<String>::new());
     assert_eq!(r.adapters, want.adapters);
     assert_eq!(r.hostname, want.hostname);
-    assert!(r.warnings.iter().any(|w| w.code == "unreadable_value" && w.value.as_deref() == Some("SearchList")), "{:#?}", r.warnings);
+    assert!(
+        r.warnings.iter().any(|w| w.code == "unreadable_value" && w.value.as_deref() == Some("SearchList")),
+        "{:#?}",
+        r.warnings
+    );
 
     // One adapter's interface key cannot be read at all: the other adapter is still reported.
     let mut b = clean.clone();
