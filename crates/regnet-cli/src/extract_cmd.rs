@@ -105,8 +105,7 @@ fn extract_all(
     let workers = jobs.unwrap_or(cores).clamp(1, images.len().max(1));
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<(regnet::Result<Report>, std::time::Duration)>>> =
-        images.iter().map(|_| Mutex::new(None)).collect();
+    let slots: Vec<Mutex<Option<Outcome>>> = images.iter().map(|_| Mutex::new(None)).collect();
     let progress = images.len() >= 4 && std::io::stderr().is_terminal();
     std::thread::scope(|s| {
         for _ in 0..workers {
