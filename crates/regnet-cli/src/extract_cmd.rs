@@ -91,13 +91,12 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+/// One image's result and how long it took.
+type Outcome = (regnet::Result<Report>, std::time::Duration);
+
 /// Extracts every image, several at once on worker threads, with a progress line on stderr when
 /// it is a terminal and there are many images. Results come back in argument order.
-fn extract_all(
-    images: &[PathBuf],
-    opts: &ExtractOptions,
-    jobs: Option<usize>,
-) -> Vec<(regnet::Result<Report>, std::time::Duration)> {
+fn extract_all(images: &[PathBuf], opts: &ExtractOptions, jobs: Option<usize>) -> Vec<Outcome> {
     use std::io::IsTerminal;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
