@@ -18,9 +18,12 @@ RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares" \
   cargo build --quiet --release --target "$triple" --bin "$target"
+# VHDX's smallest files are a few MiB (1 MiB-aligned regions); everything else fits in 4 MiB.
+maxlen=4194304
+[ "$target" = container_vhdx ] && maxlen=16777216
 corpus="$here/corpus-run/$target"
 mkdir -p "$corpus" "$here/artifacts/$target"
 python3 "$here/seed.py" "$target" "$corpus" "$root/testdata" "$root/target/testdata" ${extra[@]+"${extra[@]}"}
 "$here/target/$triple/release/$target" "$corpus" -dict="$here/dict/formats.dict" \
-  -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -max_len="${REGNET_FUZZ_MAX_LEN:-4194304}" -print_final_stats=1 \
+  -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -max_len="${REGNET_FUZZ_MAX_LEN:-$maxlen}" -print_final_stats=1 \
   -artifact_prefix="$here/artifacts/$target/"

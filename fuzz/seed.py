@@ -58,7 +58,7 @@ if target in DISK_SEEDS:
         for name in DISK_SEEDS[target]:
             p = os.path.join(d, "images", "fuzz-seeds", name)
             data = read(p) if os.path.isfile(p) else b""
-            if data and len(data) <= 4 * MAX:
+            if data and len(data) <= 16 * MAX:
                 with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as fh:
                     fh.write(data)
                 n += 1

@@ -202,8 +202,12 @@ if [ -s "$w/tiny.ntfs" ]; then
   cp "$w/tiny.ntfs" "$seeds/tiny.ntfs"
   place "$w/tiny.ntfs" "$seeds/tiny.raw" $((2048 * 512))
 fi
-conv vpc -o subformat=dynamic "$seeds/tiny.raw" "$seeds/tiny.vhd"
-conv vhdx "$seeds/tiny.raw" "$seeds/tiny.vhdx"
+# The VHD and VHDX seeds hold a 1 MiB patterned disk: their formats' fixed overhead (2 MiB VHD
+# blocks; VHDX's 1 MiB-aligned regions and log) would otherwise make seeds too big to fuzz well.
+head -c $((1 * MiB)) "$seeds/tiny.raw" > "$w/small.raw"
+printf 'regnet fuzz seed %.0s' $(seq 1 64) | dd of="$w/small.raw" bs=1 seek=4096 conv=notrunc status=none
+conv vpc -o subformat=dynamic "$w/small.raw" "$seeds/tiny.vhd"
+conv vhdx -o subformat=dynamic,block_size=1M,log_size=1M "$w/small.raw" "$seeds/tiny.vhdx"
 conv vmdk -o subformat=monolithicSparse "$seeds/tiny.raw" "$seeds/tiny.vmdk"
 conv vmdk -o subformat=streamOptimized "$seeds/tiny.raw" "$seeds/tiny-stream.vmdk"
 conv qcow2 -c "$seeds/tiny.raw" "$seeds/tiny.qcow2"
