@@ -10,6 +10,7 @@ use crate::walk::Walk;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 /// Size of a hive bin header.
 const HBIN_HEADER: u32 = 32;
@@ -114,9 +115,10 @@ pub struct Hive<'a> {
     base: BaseBlock,
     /// Readable hive bins data, bytes (all bins lie below this).
     bins_len: u32,
-    /// For each 4 KiB page of the hive bins data, the (start, end) of the bin holding it, or
-    /// (0, 0) in a gap left by a damaged bin. One lookup per cell read, no search.
-    pages: Vec<(u32, u32)>,
+    /// For each 4 KiB page of the hive bins data, the (start, end) of the bin holding it, or `None`
+    /// in a gap left by a damaged bin: found on first use (see [`find_bin`]), so opening a hive
+    /// touches none of its bins and a lookup reads only the pages it needs.
+    pages: Vec<OnceLock<Option<(u32, u32)>>>,
     limits: Limits,
     warnings: Vec<Warning>,
     recovery: Recovery,
@@ -217,32 +219,30 @@ impl<'a> Hive<'a> {
         // A base block that fails its checksum cannot be trusted for the size:
         // scan what the file holds instead (yarp's EffectiveSizeHive).
         let scan_limit = if base.checksum_valid { declared.min(available) } else { available };
-        let (bins, stop) = scan_bins(&data, scan_limit);
-        let bins_len = bins.last().map_or(0, |b| b.1);
-        if bins.is_empty() {
-            return Err(stop.unwrap_or(HiveError::Truncated {
+        let bins_len = scan_limit;
+        if bins_len < HBIN_ALIGN {
+            return Err(HiveError::Truncated {
                 what: "hive bins",
                 offset: BASE_BLOCK_SIZE as u64,
                 needed: u64::from(HBIN_ALIGN),
-                available: u64::from(scan_limit),
-            }));
+                available: u64::from(bins_len),
+            });
         }
-        let usable: u32 = bins.iter().map(|b| b.1 - b.0).sum();
-        if base.checksum_valid && usable < declared {
-            warnings.push(Warning::BinsTruncated { declared, usable, reason: stop.map(|e| e.to_string()) });
+        if base.checksum_valid && declared > available {
+            warnings.push(Warning::BinsTruncated {
+                declared,
+                usable: available,
+                reason: Some("the file ends before the hive bins the base block declares".into()),
+            });
         }
+        let npages = us(bins_len / HBIN_ALIGN);
         let mut pages = Vec::new();
-        pages.try_reserve_exact(us(bins_len / HBIN_ALIGN)).map_err(|_| HiveError::LimitExceeded {
+        pages.try_reserve_exact(npages).map_err(|_| HiveError::LimitExceeded {
             limit: "max_hive_size",
             value: u64::from(bins_len),
             max: limits.max_hive_size,
         })?;
-        pages.resize(us(bins_len / HBIN_ALIGN), (0, 0));
-        for &(start, end) in &bins {
-            for p in pages.iter_mut().take(us(end / HBIN_ALIGN)).skip(us(start / HBIN_ALIGN)) {
-                *p = (start, end);
-            }
-        }
+        pages.resize_with(npages, OnceLock::new);
         let hive = Hive {
             data,
             base,
@@ -321,6 +321,28 @@ impl<'a> Hive<'a> {
         Limits::check("max_data_read", n, self.limits.max_data_read)
     }
 
+    /// The bin holding hive-bins offset `off`, resolving (and caching) the pages on the way.
+    fn bin_of(&self, off: u32) -> Option<(u32, u32)> {
+        let page = off / HBIN_ALIGN;
+        let slot = self.pages.get(us(page))?;
+        if let Some(b) = slot.get() {
+            return *b;
+        }
+        let (from, found) = find_bin(&self.data, page, self.bins_len);
+        // Every page walked over belongs to the same answer: cache them all, so that each page
+        // is resolved once over the hive's life.
+        for p in from..=page {
+            let ans = match found {
+                Some((start, end)) if p < end / HBIN_ALIGN => Some((start, end)),
+                _ => None,
+            };
+            if let Some(s) = self.pages.get(us(p)) {
+                let _ = s.set(ans);
+            }
+        }
+        slot.get().copied().flatten()
+    }
+
     /// The data of the allocated cell at hive-bins offset `off` (without its size field).
     ///
     /// `what` and `at` (the file offset where the pointer is stored) go into errors.
@@ -332,8 +354,7 @@ impl<'a> Hive<'a> {
         if off % 8 != 0 {
             return Err(bad("not 8-byte aligned, so not a cell start"));
         }
-        let &(start, end) =
-            self.pages.get(us(off / HBIN_ALIGN)).filter(|b| b.1 > b.0).ok_or_else(|| bad("outside the hive bins"))?;
+        let (start, end) = self.bin_of(off).ok_or_else(|| bad("outside the hive bins"))?;
         if off < start.saturating_add(HBIN_HEADER) {
             return Err(bad("inside a hive bin header"));
         }
@@ -360,31 +381,28 @@ pub(crate) fn file_offset(off: u32) -> u64 {
     BASE_BLOCK_SIZE as u64 + u64::from(off)
 }
 
-/// Walks the hive bins from the first one up to `limit` bytes. A bad bin
-/// (zeroed, torn or overwritten) does not end the scan: it resumes at the
-/// next 4 KiB boundary that holds a bin whose offset field names its own
-/// position, so keys beyond a damaged region stay readable. Returns the
-/// bins and the first problem met, if any. Work is bounded by `limit / 4096`.
-fn scan_bins(data: &[u8], limit: u32) -> (Vec<(u32, u32)>, Option<HiveError>) {
-    let mut bins = Vec::new();
-    let mut first_err = None;
-    let mut pos: u32 = 0;
-    while pos < limit {
-        match read_bin(data, pos, limit) {
-            Ok(end) => {
-                bins.push((pos, end));
-                pos = end;
-            }
-            Err(e) => {
-                first_err.get_or_insert(e);
-                pos = match pos.checked_add(HBIN_ALIGN) {
-                    Some(p) => p,
-                    None => break,
-                };
-            }
+/// Largest bin looked for behind a page, in pages (16 MiB): Windows makes bins as large as their
+/// largest cell, and no cell of a real hive comes near this.
+const MAX_BIN_PAGES: u32 = 4096;
+
+/// Finds the bin holding `page`: walks back from it to the nearest `hbin` header (bins start on
+/// 4 KiB boundaries and lie end to end). Returns the first page walked over and the bin whose header
+/// it found there, or `None` when that header is damaged or no header lies within
+/// [`MAX_BIN_PAGES`]. A bin that ends before `page` leaves `page` in a gap (a damaged bin's place).
+/// Bounded work; the caller caches the answer for every page walked over.
+fn find_bin(data: &[u8], page: u32, limit: u32) -> (u32, Option<(u32, u32)>) {
+    let lowest = page.saturating_sub(MAX_BIN_PAGES - 1);
+    let mut q = page;
+    loop {
+        let pos = q * HBIN_ALIGN;
+        if slice(data, BASE_BLOCK_SIZE + us(pos), 4) == Some(b"hbin") {
+            return (q, read_bin(data, pos, limit).ok().map(|end| (pos, end)));
         }
+        if q == lowest {
+            return (q, None);
+        }
+        q -= 1;
     }
-    (bins, first_err)
 }
 
 /// Checks the hive bin header at `pos` and returns the bin's end.
