@@ -88,7 +88,11 @@ fn network_report(b: Bencher) {
 #[divan::bench(args = ["gpt.raw", "gpt-dynamic.vhd", "gpt-dynamic.vhdx", "gpt-sparse.vmdk", "gpt-stream.vmdk", "gpt.qcow2", "mbr-compressed.qcow2"])]
 fn extract(b: Bencher, image: &str) {
     let dir = regnet_benches::root().join("target/testdata/images");
-    let path = if dir.join(image).is_file() { dir.join(image) } else { regnet_benches::root().join("testdata/example/disk.qcow2") };
+    let path = if dir.join(image).is_file() {
+        dir.join(image)
+    } else {
+        regnet_benches::root().join("testdata/example/disk.qcow2")
+    };
     let opts = regnet::ExtractOptions::default();
     b.bench(|| regnet::extract(black_box(&path), &opts).map(|r| r.adapters.len()).ok());
 }

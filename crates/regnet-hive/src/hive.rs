@@ -42,7 +42,7 @@ pub enum Warning {
     /// The hive is dirty and no transaction log brought it up to date: recent changes may be missing.
     #[error("the hive is dirty and no transaction log was applied: recent changes may be missing")]
     DirtyNotRecovered,
-    /// Some of the hive bins the base block declares are missing or damaged.
+    /// The file ends before the hive bins the base block declares (a truncated hive).
     #[error("base block declares {declared:#x} bytes of hive bins, only {usable:#x} are readable{}", .reason.as_ref().map(|r| format!(" (first problem: {r})")).unwrap_or_default())]
     BinsTruncated {
         /// Declared size.
