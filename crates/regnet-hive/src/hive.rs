@@ -113,7 +113,7 @@ impl<'l> OpenOptions<'l> {
 pub struct Hive<'a> {
     data: Cow<'a, [u8]>,
     base: BaseBlock,
-    /// Readable hive bins data, bytes (all bins lie below this).
+    /// Extent of the hive bins data read, bytes (all bins lie below this).
     bins_len: u32,
     /// For each 4 KiB page of the hive bins data, the (start, end) of the bin holding it, or `None`
     /// in a gap left by a damaged bin: found on first use (see [`find_bin`]), so opening a hive
@@ -284,7 +284,8 @@ impl<'a> Hive<'a> {
         &self.data
     }
 
-    /// Size of the readable hive bins data.
+    /// Extent of the hive bins data read: the declared size, or what the file holds when it is
+    /// shorter or the base block cannot be trusted. Every cell lies below it.
     pub fn bins_len(&self) -> u32 {
         self.bins_len
     }
