@@ -122,7 +122,7 @@ fn parse_subnet(s: &str) -> Option<(Ipv4Addr, u8)> {
 }
 
 /// Who uses a production network: the VMs on it, and the (VM, gateway) pairs they report inside it.
-type NetUse = (BTreeSet<usize>, Vec<(usize, Ipv4Addr)>);
+type NetUse = (BTreeSet<usize>, BTreeSet<(usize, Ipv4Addr)>);
 
 /// One NIC that takes part in the mapping.
 struct Nic {
@@ -175,10 +175,13 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
                     let keys: Vec<ProdKey> = match &a.network {
                         Some(label) if !label.trim().is_empty() => vec![ProdKey::Label(label.clone())],
                         _ => {
+                            // In address order, each subnet once (a set: a hostile hive can give an
+                            // adapter thousands of addresses).
+                            let mut seen = BTreeSet::new();
                             let mut k: Vec<ProdKey> = Vec::new();
                             for e in &a.ipv4 {
                                 let key = ProdKey::Subnet(e.network(), e.prefix_len);
-                                if !k.contains(&key) {
+                                if seen.insert(key.clone()) {
                                     k.push(key);
                                 }
                             }
@@ -239,18 +242,25 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
     let mut prod: BTreeMap<ProdKey, NetUse> = BTreeMap::new();
     for nic in &nics {
         for key in &nic.keys {
-            let entry = prod.entry(key.clone()).or_default();
-            entry.0.insert(nic.vm);
-            for &g in &nic.gateways {
+            prod.entry(key.clone()).or_default().0.insert(nic.vm);
+        }
+        // Each gateway belongs to the NIC's subnet that contains it: looked up by prefix length
+        // (at most 33 lookups per gateway), not by comparing every gateway with every subnet.
+        let subnets: BTreeSet<(Ipv4Addr, u8)> = nic_subnets(nic).into_iter().collect();
+        let prefixes: BTreeSet<u8> = subnets.iter().map(|s| s.1).collect();
+        for &g in &nic.gateways {
+            let home =
+                prefixes.iter().map(|&p| (Ipv4Addr::from(u32::from(g) & mask(p)), p)).find(|s| subnets.contains(s));
+            for key in &nic.keys {
                 let inside = match key {
-                    ProdKey::Subnet(net, p) => contains(*net, *p, g),
+                    ProdKey::Subnet(net, p) => home == Some((*net, *p)),
                     // A labelled NIC's gateway belongs to its network if it is in one of its subnets.
-                    ProdKey::Label(_) => {
-                        nic.addresses.is_empty() || nic_subnets(nic).iter().any(|(n, p)| contains(*n, *p, g))
-                    }
+                    ProdKey::Label(_) => nic.addresses.is_empty() || home.is_some(),
                 };
-                if inside && !entry.1.iter().any(|(v, x)| *v == nic.vm && *x == g) {
-                    entry.1.push((nic.vm, g));
+                if inside {
+                    if let Some(entry) = prod.get_mut(key) {
+                        entry.1.insert((nic.vm, g));
+                    }
                 }
             }
         }
@@ -266,21 +276,25 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
             });
         }
     }
-    let subnets: Vec<(&ProdKey, &BTreeSet<usize>)> =
-        prod.iter().filter(|(k, _)| matches!(k, ProdKey::Subnet(..))).map(|(k, v)| (k, &v.0)).collect();
-    for (i, (a, a_vms)) in subnets.iter().enumerate() {
-        for (b, b_vms) in subnets.iter().skip(i + 1) {
-            if let (ProdKey::Subnet(an, ap), ProdKey::Subnet(bn, bp)) = (a, b) {
-                let shorter = (*ap).min(*bp);
-                if u32::from(*an) & mask(shorter) == u32::from(*bn) & mask(shorter) {
-                    return Err(MapError::Overlap {
-                        a: a.to_string(),
-                        a_vms: vm_list(a_vms),
-                        b: b.to_string(),
-                        b_vms: vm_list(b_vms),
-                    });
-                }
+    // Overlapping subnets. CIDR blocks are nested or disjoint, so one sweep in address order finds
+    // any overlap: a block that starts inside the widest block seen so far overlaps it.
+    let mut widest: Option<(&ProdKey, &BTreeSet<usize>, u64)> = None;
+    for (key, (vms_on, _)) in &prod {
+        let ProdKey::Subnet(net, p) = key else { continue };
+        let start = u64::from(u32::from(*net));
+        let end = start + (u64::from(!mask(*p)) + 1);
+        if let Some((wk, wvms, wend)) = widest {
+            if start < wend {
+                return Err(MapError::Overlap {
+                    a: wk.to_string(),
+                    a_vms: vm_list(wvms),
+                    b: key.to_string(),
+                    b_vms: vm_list(vms_on),
+                });
             }
+        }
+        if widest.is_none_or(|w| end > w.2) {
+            widest = Some((key, vms_on, end));
         }
     }
 
@@ -331,11 +345,16 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
                 };
                 entries.push((key, e.cloud.clone(), e.production.clone()));
             }
+            // The first entry for a network wins.
+            let mut by_key: BTreeMap<&ProdKey, &String> = BTreeMap::new();
+            for (k, c, _) in &entries {
+                by_key.entry(k).or_insert(c);
+            }
             let mut unmapped = Vec::new();
             for k in &keys {
-                match entries.iter().find(|(ek, _, _)| ek == k) {
-                    Some((_, c, _)) => {
-                        assign.insert(k.clone(), c.clone());
+                match by_key.get(k) {
+                    Some(c) => {
+                        assign.insert(k.clone(), (*c).clone());
                     }
                     None => unmapped.push((k.to_string(), prod.get(k).map(|v| vm_list(&v.0)).unwrap_or_default())),
                 }

@@ -297,3 +297,17 @@ fn plans_and_tables_read_from_json_or_toml() {
     assert!(matches!(map(&[], &plan(&[]), None), Err(MapError::BadPlan(_))));
     assert!(matches!(map(&[], &plan(&["a", "a"]), None), Err(MapError::BadPlan(_))));
 }
+
+/// Thousands of addresses and gateways on one NIC (a crafted hive can hold them): every step is
+/// near-linear, so this completes at once and gives the ordinary error.
+#[test]
+fn many_addresses_stay_cheap() {
+    let net = |i: u32| format!("{}.{}.{}", 10 + i / 16_384, (i / 64) % 256, (i % 64) * 4);
+    let addrs: Vec<String> = (0..20_000u32).map(|i| format!("{}.1/30", net(i))).collect();
+    let gws: Vec<String> = (0..20_000u32).map(|i| format!("{}.2", net(i))).collect();
+    let a: Vec<&str> = addrs.iter().map(String::as_str).collect();
+    let g: Vec<&str> = gws.iter().map(String::as_str).collect();
+    let vms = [windows("BIG", &[N("{A1}", "Prod", &a, &g, false, None)])];
+    let e = map(&vms, &plan(&["cn-a"]), None).unwrap_err();
+    assert!(matches!(e, MapError::CountMismatch { production: 20_000, cloud: 1, .. }), "{e}");
+}

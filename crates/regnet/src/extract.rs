@@ -695,7 +695,9 @@ fn nsi_table(
 fn routes(r: &mut Reader, params: &Key<'_>, params_path: &str, adapters: &[Adapter]) -> Vec<Route> {
     let path = format!("{params_path}\\PersistentRoutes");
     let Some(k) = sub(r, params, "PersistentRoutes", &path) else { return Vec::new() };
-    let gateways: Vec<IpAddr> = adapters.iter().flat_map(|a| a.gateways.iter().map(|g| g.address)).collect();
+    // A set: a hostile hive may hold thousands of adapters, gateways and routes.
+    let gateways: std::collections::BTreeSet<IpAddr> =
+        adapters.iter().flat_map(|a| a.gateways.iter().map(|g| g.address)).collect();
     let mut out = Vec::new();
     for v in k.values().take(65_536) {
         let Ok(v) = v else { continue };
