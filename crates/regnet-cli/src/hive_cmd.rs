@@ -70,10 +70,11 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     }
 }
 
-/// The report with the hive and its logs memory-mapped; replay writes into the private mapping.
+/// The report with the hive and its logs memory-mapped read-only; replay reads the pages the logs
+/// changed from the logs' mappings.
 fn report_mapped(hive: &std::path::Path, opts: &Options) -> regnet::Result<Report> {
     let io = |p: &std::path::Path, e| regnet::Error::Io { path: p.to_owned(), source: e };
-    let mut primary = crate::mapped::open(hive).map_err(|e| io(hive, e))?;
+    let primary = crate::mapped::open(hive).map_err(|e| io(hive, e))?;
     let log_paths = if opts.no_logs {
         Vec::new()
     } else if opts.logs.is_empty() {
@@ -88,7 +89,7 @@ fn report_mapped(hive: &std::path::Path, opts: &Options) -> regnet::Result<Repor
     }
     let refs: Vec<regnet::hive::LogFile<'_>> =
         logs.iter().map(|(n, d)| regnet::hive::LogFile::new(n.clone(), d.as_ref())).collect();
-    regnet::report_from_hive_in_place(primary.as_mut(), &refs, opts)
+    regnet::report_from_hive_bytes(primary.as_ref(), &refs, opts)
 }
 
 /// A readable summary: host, then one block per adapter, then routes and warnings.

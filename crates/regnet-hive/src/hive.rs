@@ -5,7 +5,8 @@ use crate::bytes::{i32_at, sig4, slice, u32_at, us};
 use crate::error::{HiveError, Result};
 use crate::key::Key;
 use crate::limits::Limits;
-use crate::replay::{self, LogFile, Recovery};
+use crate::overlay::{Overlay, PAGE};
+use crate::replay::{self, LogFile, Recovered, Recovery};
 use crate::walk::Walk;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -111,7 +112,10 @@ impl<'l> OpenOptions<'l> {
 /// ```
 #[derive(Debug)]
 pub struct Hive<'a> {
+    /// The file as given (or as written by replay into a buffer regnet may change).
     data: Cow<'a, [u8]>,
+    /// When logs were replayed over a borrowed primary: the pages they changed, read from the logs.
+    overlay: Option<Overlay<'a>>,
     base: BaseBlock,
     /// Extent of the hive bins data read, bytes (all bins lie below this).
     bins_len: u32,
@@ -132,9 +136,12 @@ impl<'a> Hive<'a> {
         Self::open_with(data, &OpenOptions::default())
     }
 
-    /// Opens a hive, replaying the given logs when it is dirty. A borrowed hive is copied only if
-    /// log data must be written into it; an owned one is written in place.
-    pub fn open_with(data: impl Into<Cow<'a, [u8]>>, opts: &OpenOptions<'_>) -> Result<Hive<'a>> {
+    /// Opens a hive, replaying the given logs when it is dirty.
+    ///
+    /// A borrowed hive is never copied: the pages the logs change are read from the logs where
+    /// they lie (which is why the logs must live as long as the hive), and a cell spanning pages
+    /// of both is read from a copy of its bin made on first use. An owned hive is written in place.
+    pub fn open_with(data: impl Into<Cow<'a, [u8]>>, opts: &OpenOptions<'a>) -> Result<Hive<'a>> {
         let target = match data.into() {
             Cow::Borrowed(s) => replay::Target::Borrowed(s),
             Cow::Owned(v) => replay::Target::Owned(v),
@@ -143,9 +150,9 @@ impl<'a> Hive<'a> {
     }
 
     /// Opens a hive whose buffer the caller lets regnet change: when the hive is dirty, the logs'
-    /// pages are written into `data` itself instead of into a copy (a copy is made only if the hive
-    /// must grow beyond the buffer). Meant for a private copy-on-write memory map of the file, so
-    /// that replaying a large hive touches only the pages the logs change.
+    /// pages are written into `data` itself (a copy is made only if the hive must grow beyond the
+    /// buffer), so that `data` holds the recovered hive afterwards. To only read the hive,
+    /// [`Hive::open_with`] on a borrowed buffer does less: it writes nothing.
     ///
     /// ```
     /// # let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/");
@@ -158,11 +165,11 @@ impl<'a> Hive<'a> {
     /// assert!(hive.recovery().recovered);
     /// # Ok::<(), regnet_hive::HiveError>(())
     /// ```
-    pub fn open_in_place(data: &'a mut [u8], opts: &OpenOptions<'_>) -> Result<Hive<'a>> {
+    pub fn open_in_place(data: &'a mut [u8], opts: &OpenOptions<'a>) -> Result<Hive<'a>> {
         Self::open_target(replay::Target::InPlace(data), opts)
     }
 
-    fn open_target(target: replay::Target<'a>, opts: &OpenOptions<'_>) -> Result<Hive<'a>> {
+    fn open_target(target: replay::Target<'a>, opts: &OpenOptions<'a>) -> Result<Hive<'a>> {
         let limits = opts.limits;
         Limits::check("max_hive_size", target.bytes().len() as u64, limits.max_hive_size)?;
         let mut base = BaseBlock::parse(target.bytes())?;
@@ -170,6 +177,7 @@ impl<'a> Hive<'a> {
         let was_dirty = !base.checksum_valid || base.sequences_differ();
         let mut recovery = Recovery { dirty: was_dirty, ..Recovery::default() };
         let data: Cow<'a, [u8]>;
+        let mut overlay = None;
         if was_dirty {
             if !base.checksum_valid {
                 warnings.push(Warning::BadChecksum {
@@ -183,11 +191,17 @@ impl<'a> Hive<'a> {
                     secondary: base.secondary_sequence,
                 });
             }
-            let (target, applied, rec) = replay::recover(target, &base, &opts.logs, &limits)?;
+            let (out, applied, rec) = replay::recover(target, &base, &opts.logs, &limits)?;
             recovery = rec;
-            data = target.into_cow();
+            match out {
+                Recovered::Target(target) => data = target.into_cow(),
+                Recovered::Overlay(primary, ov) => {
+                    data = Cow::Borrowed(primary);
+                    overlay = Some(ov);
+                }
+            }
             if applied {
-                base = BaseBlock::parse(&data)?;
+                base = BaseBlock::parse(overlay.as_ref().map_or(&data[..], |o| o.base()))?;
             } else {
                 warnings.push(Warning::DirtyNotRecovered);
             }
@@ -205,7 +219,8 @@ impl<'a> Hive<'a> {
         if base.file_format != 1 {
             warnings.push(Warning::UnknownFileFormat(base.file_format));
         }
-        let available = data.len().saturating_sub(BASE_BLOCK_SIZE);
+        let file_len = overlay.as_ref().map_or(data.len(), |o| o.len());
+        let available = file_len.saturating_sub(BASE_BLOCK_SIZE);
         if available < us(HBIN_ALIGN) {
             return Err(HiveError::Truncated {
                 what: "hive bins",
@@ -245,6 +260,7 @@ impl<'a> Hive<'a> {
         pages.resize_with(npages, OnceLock::new);
         let hive = Hive {
             data,
+            overlay,
             base,
             bins_len,
             pages,
@@ -279,9 +295,23 @@ impl<'a> Hive<'a> {
         &self.limits
     }
 
-    /// The hive's bytes (the recovered image when logs were replayed).
-    pub fn bytes(&self) -> &[u8] {
-        &self.data
+    /// The hive's bytes: the recovered image when logs were replayed. Borrowed, except after logs
+    /// were replayed over a borrowed primary, which is never changed: then the recovered image is
+    /// put together here, a copy of the whole hive.
+    pub fn bytes(&self) -> Cow<'_, [u8]> {
+        match &self.overlay {
+            None => Cow::Borrowed(&self.data),
+            Some(ov) => Cow::Owned(ov.to_vec(&self.data)),
+        }
+    }
+
+    /// Page `p` of the hive bins (4096 bytes) as recovered, or `None` past the end of the file.
+    #[inline]
+    fn page(&self, p: u32) -> Option<&[u8]> {
+        match &self.overlay {
+            None => slice(&self.data, BASE_BLOCK_SIZE + us(p) * PAGE, PAGE),
+            Some(ov) => ov.page(&self.data, p),
+        }
     }
 
     /// Extent of the hive bins data read: the declared size, or what the file holds when it is
@@ -329,7 +359,7 @@ impl<'a> Hive<'a> {
         if let Some(b) = slot.get() {
             return *b;
         }
-        let (from, found) = find_bin(&self.data, page, self.bins_len);
+        let (from, found) = find_bin(|q| self.page(q), page, self.bins_len);
         // Every page walked over belongs to the same answer: cache them all, so that each page
         // is resolved once over the hive's life.
         for p in from..=page {
@@ -359,9 +389,12 @@ impl<'a> Hive<'a> {
         if off < start.saturating_add(HBIN_HEADER) {
             return Err(bad("inside a hive bin header"));
         }
-        let file_off = BASE_BLOCK_SIZE + us(off);
-        let cell_at = file_off as u64;
-        let size = i32_at(&self.data, file_off).ok_or_else(|| bad("past the end of the file"))?;
+        let cell_at = file_offset(off);
+        // Cells are 8-byte aligned, so the size field never straddles a page.
+        let size = self
+            .page(off / HBIN_ALIGN)
+            .and_then(|pg| i32_at(pg, us(off % HBIN_ALIGN)))
+            .ok_or_else(|| bad("past the end of the file"))?;
         if size >= 0 {
             return Err(bad("the cell there is not allocated"));
         }
@@ -372,7 +405,11 @@ impl<'a> Hive<'a> {
         if u64::from(off) + u64::from(len) > u64::from(end) {
             return Err(HiveError::BadCellSize { offset: cell_at, size, reason: "the cell runs past its hive bin" });
         }
-        slice(&self.data, file_off + 4, us(len) - 4).ok_or_else(|| bad("past the end of the file"))
+        let body = match &self.overlay {
+            None => slice(&self.data, BASE_BLOCK_SIZE + us(off) + 4, us(len) - 4),
+            Some(ov) => ov.span(&self.data, off + 4, len - 4, (start, end))?,
+        };
+        body.ok_or_else(|| bad("past the end of the file"))
     }
 }
 
@@ -391,13 +428,14 @@ const MAX_BIN_PAGES: u32 = 4096;
 /// it found there, or `None` when that header is damaged or no header lies within
 /// [`MAX_BIN_PAGES`]. A bin that ends before `page` leaves `page` in a gap (a damaged bin's place).
 /// Bounded work; the caller caches the answer for every page walked over.
-fn find_bin(data: &[u8], page: u32, limit: u32) -> (u32, Option<(u32, u32)>) {
+fn find_bin<'p>(page_at: impl Fn(u32) -> Option<&'p [u8]>, page: u32, limit: u32) -> (u32, Option<(u32, u32)>) {
     let lowest = page.saturating_sub(MAX_BIN_PAGES - 1);
     let mut q = page;
     loop {
         let pos = q * HBIN_ALIGN;
-        if slice(data, BASE_BLOCK_SIZE + us(pos), 4) == Some(b"hbin") {
-            return (q, read_bin(data, pos, limit).ok().map(|end| (pos, end)));
+        let pg = page_at(q);
+        if pg.and_then(|pg| pg.get(..4)) == Some(b"hbin") {
+            return (q, pg.and_then(|pg| read_bin(pg, pos, limit).ok()).map(|end| (pos, end)));
         }
         if q == lowest {
             return (q, None);
@@ -406,14 +444,15 @@ fn find_bin(data: &[u8], page: u32, limit: u32) -> (u32, Option<(u32, u32)>) {
     }
 }
 
-/// Checks the hive bin header at `pos` and returns the bin's end.
-fn read_bin(data: &[u8], pos: u32, limit: u32) -> Result<u32> {
+/// Checks the hive bin header at the start of `page` (the page at hive-bins offset `pos`) and
+/// returns the bin's end.
+fn read_bin(page: &[u8], pos: u32, limit: u32) -> Result<u32> {
     let at = file_offset(pos);
-    let hdr = slice(data, BASE_BLOCK_SIZE + us(pos), us(HBIN_HEADER)).ok_or(HiveError::Truncated {
+    let hdr = slice(page, 0, us(HBIN_HEADER)).ok_or(HiveError::Truncated {
         what: "hive bin header",
         offset: at,
         needed: u64::from(HBIN_HEADER),
-        available: (data.len() as u64).saturating_sub(at),
+        available: page.len() as u64,
     })?;
     if hdr.get(..4) != Some(b"hbin") {
         return Err(HiveError::BadSignature {

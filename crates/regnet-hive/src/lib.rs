@@ -9,7 +9,9 @@
 //!   [`Key`] and [`Value`] are small views decoded on demand.
 //! - Transaction logs: a dirty hive is brought up to date from its
 //!   `.LOG1`/`.LOG2` files (new `HvLE` format and old `DIRT` format), never
-//!   writing to them; [`Recovery`] says what was replayed.
+//!   writing to them and, for new-format logs, without copying the hive: the
+//!   pages the logs changed are read from the logs; [`Recovery`] says what was
+//!   replayed.
 //! - Safety: no `unsafe`, every offset and length checked, no recursion,
 //!   cycles detected, and [`Limits`] on every allocation and loop.
 //!
@@ -55,6 +57,7 @@ mod key;
 mod limits;
 mod marvin;
 mod name;
+mod overlay;
 mod replay;
 mod time;
 mod upcase;
@@ -66,7 +69,7 @@ pub use error::{FileOffset, HiveError, Result};
 pub use hive::{Hive, OpenOptions, Warning};
 pub use key::{Key, Subkeys};
 pub use limits::Limits;
-pub use marvin::{marvin32, REGISTRY_SEED};
+pub use marvin::{marvin32, marvin32_many, REGISTRY_SEED};
 pub use name::Name;
 pub use replay::{LogFile, LogFormat, LogReport, LogStatus, Recovery};
 pub use time::FileTime;

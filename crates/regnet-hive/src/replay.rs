@@ -1,16 +1,20 @@
 //! Transaction-log replay (spec: "Format of transaction log files",
 //! "Dirty state of a hive", "Multiple transaction log files").
 //!
-//! The input files are never written: replay builds a new in-memory image of
-//! the hive. Every size, offset, count and sequence number read from a log is
-//! checked before use, and a log that fails a check is ignored (or replay
-//! stops at the bad entry) with the reason recorded in [`Recovery`].
+//! The input files are never written. For new-format logs, replay decides which
+//! logged copy of each page is the latest; a borrowed primary is then read
+//! through an [`Overlay`] of those pages (nothing copied), and a buffer regnet
+//! may change gets the pages written into it. Old-format logs (512-byte pages)
+//! are written into a copy. Every size, offset, count and sequence number read
+//! from a log is checked before use, and a log that fails a check is ignored
+//! (or replay stops at the bad entry) with the reason recorded in [`Recovery`].
 
 use crate::base_block::{store_checksum, BaseBlock, BASE_BLOCK_SIZE};
 use crate::bytes::{put_u32, slice, u32_at, u64_at, us};
 use crate::error::HiveError;
 use crate::limits::Limits;
-use crate::marvin::{marvin32, REGISTRY_SEED};
+use crate::marvin::{marvin32, marvin32_many, REGISTRY_SEED};
+use crate::overlay::Overlay;
 use serde::Serialize;
 
 /// Sector size of log files: the base-block copy and entries are 512-byte aligned.
@@ -53,7 +57,7 @@ pub enum LogFormat {
 #[serde(tag = "status", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum LogStatus {
-    /// Entries or pages of this log were written into the recovered hive.
+    /// Entries or pages of this log went into the recovered hive.
     Applied,
     /// The hive was clean, so the log was not read.
     NotNeeded,
@@ -76,7 +80,7 @@ pub struct LogReport {
     pub status: LogStatus,
     /// New format: log entries applied.
     pub entries_applied: u32,
-    /// Dirty pages written (4 KiB pages for the new format, 512-byte ones for the old).
+    /// Dirty page runs applied (runs of 4 KiB pages for the new format, 512-byte pages for the old).
     pub pages_applied: u32,
     /// Sequence numbers of the first and last entry applied (new format).
     pub sequence_applied: Option<(u32, u32)>,
@@ -151,8 +155,9 @@ struct Parsed<'l> {
     stop: Option<String>,
 }
 
-/// Where replay writes: the primary as given (copied on the first write), a buffer the caller lets
-/// us change in place, or our own copy. A hive that must grow beyond a borrowed or in-place buffer
+/// Where replay writes: the primary as given (copied on the first write; new-format logs leave it
+/// as it is and give an overlay instead), a buffer the caller lets us change in place, or our own
+/// copy. A hive that must grow beyond a borrowed or in-place buffer
 /// moves to a copy.
 pub(crate) enum Target<'b> {
     /// The primary, read-only: the first write copies it.
@@ -213,14 +218,23 @@ impl<'b> Target<'b> {
     }
 }
 
-/// Replays `logs` over a dirty primary held in `target`. Returns the target (changed only when
-/// something was applied), whether anything was, and the report.
+/// The recovered hive: the target (written when something was applied), or the primary as given
+/// with an overlay of the logged pages.
+pub(crate) enum Recovered<'b> {
+    /// The target, with the logs' pages written into it (or unchanged when nothing applied).
+    Target(Target<'b>),
+    /// The borrowed primary, unchanged, and what the logs change on top of it.
+    Overlay(&'b [u8], Overlay<'b>),
+}
+
+/// Replays `logs` over a dirty primary held in `target`. Returns the recovered hive, whether
+/// anything was applied, and the report.
 pub(crate) fn recover<'b>(
     mut target: Target<'b>,
     base: &BaseBlock,
-    logs: &[LogFile<'_>],
+    logs: &[LogFile<'b>],
     limits: &Limits,
-) -> Result<(Target<'b>, bool, Recovery), HiveError> {
+) -> Result<(Recovered<'b>, bool, Recovery), HiveError> {
     let mut rec = Recovery { dirty: true, ..Recovery::default() };
     rec.logs = logs.iter().map(|l| report(&l.name, None, ignored("not read"))).collect();
     let mut new_logs = Vec::new();
@@ -242,12 +256,20 @@ pub(crate) fn recover<'b>(
             Err(e) => r.status = ignored(format!("invalid: {e}")),
         }
     }
-    let applied = if new_logs.iter().any(|p| !p.entries.is_empty()) {
+    if new_logs.iter().any(|p| !p.entries.is_empty()) {
         for p in &old_logs {
             set_status(&mut rec, p.idx, ignored("old-format log beside applicable new-format logs"));
         }
-        replay_new(&mut target, base, new_logs, limits, &mut rec)?
-    } else if !old_logs.is_empty() {
+        let changes = replay_new(base, new_logs, limits, &mut rec);
+        let applied = changes.is_some();
+        let out = match changes {
+            Some(changes) => apply_new(target, changes, limits)?,
+            None => Recovered::Target(target),
+        };
+        rec.recovered = applied;
+        return Ok((out, applied, rec));
+    }
+    let applied = if !old_logs.is_empty() {
         for p in &new_logs {
             set_status(&mut rec, p.idx, ignored(p.stop.clone().unwrap_or_else(|| "no log entries".into())));
         }
@@ -259,7 +281,7 @@ pub(crate) fn recover<'b>(
         false
     };
     rec.recovered = applied;
-    Ok((target, applied, rec))
+    Ok((Recovered::Target(target), applied, rec))
 }
 
 fn set_status(rec: &mut Recovery, idx: usize, status: LogStatus) {
@@ -317,27 +339,78 @@ fn parse_log<'l>(idx: usize, log: &LogFile<'l>, limits: &Limits) -> Result<(LogF
 
 /// Collects the valid, contiguous run of HvLE entries, starting with the
 /// sequence number the log's base block names (spec, new format note 7).
+///
+/// Each entry's structure is checked first, then the Hash-1 of all entries in one pass
+/// ([`marvin32_many`], several bodies side by side); the run ends at the first entry that fails
+/// either, with the same reason a one-by-one check would give.
 fn parse_entries<'l>(data: &'l [u8], p: &mut Parsed<'l>) {
     let mut off = SECTOR;
     let mut expect = p.base.primary_sequence;
+    // Every entry whose structure is sound, and why (and at which offset) the walk stopped.
+    let mut found: Vec<Checked<'l>> = Vec::new();
+    let mut stop: Option<(usize, EntryError<'l>)> = None;
     while off < data.len() {
         match parse_entry(data, off, expect) {
-            Ok(Some((e, size))) => {
-                expect = e.seq.wrapping_add(1);
-                p.entries.push(e);
-                off += size;
+            Ok(Some(c)) => {
+                expect = c.entry.seq.wrapping_add(1);
+                off += c.size;
+                found.push(c);
             }
             Ok(None) => break,
-            Err(why) => {
-                p.stop = Some(format!("entry at byte {off:#x}: {why}"));
+            Err(e) => {
+                stop = Some((off, e));
                 break;
             }
         }
     }
+    // Hash-1 of those entries, and of the failing one when its reason comes after Hash-1 (a bad
+    // Hash-1 is the reason given then).
+    let mut bodies: Vec<&[u8]> = found.iter().map(|c| c.body).collect();
+    let mut stored: Vec<u64> = found.iter().map(|c| c.hash1).collect();
+    if let Some((_, EntryError { body: Some((body, hash1)), .. })) = &stop {
+        bodies.push(body);
+        stored.push(*hash1);
+    }
+    let bad = marvin32_many(REGISTRY_SEED, &bodies).iter().zip(&stored).position(|(h, s)| h != s);
+    p.stop = match (bad, stop) {
+        (Some(i), stop) => {
+            let at = found.get(i).map(|c| c.offset).or(stop.map(|s| s.0)).unwrap_or(off);
+            Some(format!("entry at byte {at:#x}: Hash-1 (Marvin32 of the entry body) does not match"))
+        }
+        (None, Some((at, e))) => Some(format!("entry at byte {at:#x}: {}", e.why)),
+        (None, None) => None,
+    };
+    found.truncate(bad.unwrap_or(found.len()));
+    p.entries = found.into_iter().map(|c| c.entry).collect();
 }
 
-/// Parses the entry at `off`. `Ok(None)` marks the end of the entries (no `HvLE` signature).
-fn parse_entry(data: &[u8], off: usize, expect: u32) -> Result<Option<(Entry<'_>, usize)>, String> {
+/// An entry whose structure is sound; its Hash-1 is still to be checked.
+struct Checked<'l> {
+    entry: Entry<'l>,
+    /// Where it starts in the log, and its size.
+    offset: usize,
+    size: usize,
+    /// Its body (what Hash-1 covers) and the Hash-1 it stores.
+    body: &'l [u8],
+    hash1: u64,
+}
+
+/// Why an entry is not valid; `body` carries the entry's body and stored Hash-1 when the reason
+/// was found after the point where Hash-1 is checked.
+struct EntryError<'l> {
+    why: String,
+    body: Option<(&'l [u8], u64)>,
+}
+
+impl From<String> for EntryError<'_> {
+    fn from(why: String) -> Self {
+        EntryError { why, body: None }
+    }
+}
+
+/// Parses the entry at `off` and checks everything but its Hash-1. `Ok(None)` marks the end of the
+/// entries (no `HvLE` signature).
+fn parse_entry(data: &[u8], off: usize, expect: u32) -> Result<Option<Checked<'_>>, EntryError<'_>> {
     let Some(head) = slice(data, off, HVLE_HEADER) else {
         return Ok(None);
     };
@@ -347,7 +420,7 @@ fn parse_entry(data: &[u8], off: usize, expect: u32) -> Result<Option<(Entry<'_>
     let f = |o| u32_at(head, o).unwrap_or(0);
     let size = us(f(4));
     if size < HVLE_HEADER || size % SECTOR != 0 {
-        return Err(format!("size {size:#x} is not a multiple of 512 of at least 512"));
+        return Err(format!("size {size:#x} is not a multiple of 512 of at least 512").into());
     }
     let entry = slice(data, off, size).ok_or_else(|| format!("size {size:#x} runs past the end of the log"))?;
     let (flags, seq, hbins_size, count) = (f(8), f(12), f(16), f(20));
@@ -355,39 +428,38 @@ fn parse_entry(data: &[u8], off: usize, expect: u32) -> Result<Option<(Entry<'_>
     let hash2 = u64_at(head, 32).unwrap_or(0);
     let body = entry.get(HVLE_HEADER..).unwrap_or(&[]);
     if marvin32(REGISTRY_SEED, head.get(..32).unwrap_or(&[])) != hash2 {
-        return Err("Hash-2 (Marvin32 of the entry header) does not match".into());
+        return Err("Hash-2 (Marvin32 of the entry header) does not match".to_string().into());
     }
-    if marvin32(REGISTRY_SEED, body) != hash1 {
-        return Err("Hash-1 (Marvin32 of the entry body) does not match".into());
-    }
+    // Hash-1 is checked next, by the caller, for all entries at once.
+    let after = |why: String| EntryError { why, body: Some((body, hash1)) };
     if seq != expect {
-        return Err(format!("sequence number {seq:#x}, expected {expect:#x}"));
+        return Err(after(format!("sequence number {seq:#x}, expected {expect:#x}")));
     }
     if hbins_size == 0 || hbins_size % PAGE != 0 {
-        return Err(format!("hive bins data size {hbins_size:#x} is not a non-zero multiple of 4096"));
+        return Err(after(format!("hive bins data size {hbins_size:#x} is not a non-zero multiple of 4096")));
     }
     let refs_len = us(count)
         .checked_mul(8)
         .filter(|&n| n <= body.len())
-        .ok_or_else(|| format!("{count} dirty page references do not fit the entry"))?;
+        .ok_or_else(|| after(format!("{count} dirty page references do not fit the entry")))?;
     let (refs_raw, mut pages) = body.split_at(refs_len);
     let mut refs = Vec::new();
     for r in refs_raw.chunks_exact(8) {
         let (poff, psize) = (u32_at(r, 0).unwrap_or(0), u32_at(r, 4).unwrap_or(0));
         if psize == 0 || psize % PAGE != 0 || poff % PAGE != 0 {
-            return Err(format!("dirty page {poff:#x}+{psize:#x} is not made of whole 4096-byte pages"));
+            return Err(after(format!("dirty page {poff:#x}+{psize:#x} is not made of whole 4096-byte pages")));
         }
         if poff.checked_add(psize).is_none_or(|end| end > hbins_size) {
-            return Err(format!("dirty page {poff:#x}+{psize:#x} lies outside the hive bins ({hbins_size:#x})"));
+            return Err(after(format!("dirty page {poff:#x}+{psize:#x} lies outside the hive bins ({hbins_size:#x})")));
         }
         if us(psize) > pages.len() {
-            return Err(format!("dirty page {poff:#x}+{psize:#x} runs past the entry"));
+            return Err(after(format!("dirty page {poff:#x}+{psize:#x} runs past the entry")));
         }
         let (page, rest) = pages.split_at(us(psize));
         pages = rest;
         refs.push((poff, page));
     }
-    Ok(Some((Entry { seq, hbins_size, flags, refs }, size)))
+    Ok(Some(Checked { entry: Entry { seq, hbins_size, flags, refs }, offset: off, size, body, hash1 }))
 }
 
 /// Makes the output buffer: the primary, with room for `hbins_size` bytes of bins.
@@ -432,14 +504,26 @@ fn finish_base(buf: &mut [u8], seq: u32, hbins_size: u32, flags: Option<u32>) {
     }
 }
 
-/// New format: apply entries from both logs in sequence order.
-fn replay_new(
-    target: &mut Target<'_>,
+/// What the new-format logs change: the latest logged copy of every page they touch, the size the
+/// hive bins grow to, and the base block to write.
+struct Changes<'l> {
+    /// For each 4 KiB page of the hive bins, its latest logged copy.
+    pages: Vec<Option<&'l [u8]>>,
+    /// Largest hive bins size of an applied entry: the recovered file holds at least this much.
+    hbins_max: u32,
+    /// The log's base block, when it replaces a damaged primary one.
+    new_base: Option<&'l [u8]>,
+    /// Sequence number, hive bins size and flags of the last entry applied.
+    last: (u32, u32, u32),
+}
+
+/// New format: choose the entries to apply from both logs, in sequence order.
+fn replay_new<'l>(
     base: &BaseBlock,
-    mut logs: Vec<Parsed<'_>>,
+    mut logs: Vec<Parsed<'l>>,
     limits: &Limits,
     rec: &mut Recovery,
-) -> Result<bool, HiveError> {
+) -> Option<Changes<'l>> {
     logs.retain(|p| {
         if p.entries.is_empty() {
             set_status(rec, p.idx, ignored(p.stop.clone().unwrap_or_else(|| "no log entries".into())));
@@ -447,7 +531,7 @@ fn replay_new(
         !p.entries.is_empty()
     });
     // The log's base block, when it replaces a damaged one: written only once an entry applies.
-    let mut new_base: Option<&[u8]> = None;
+    let mut log_base: Option<&'l [u8]> = None;
     let min_seq;
     if base.checksum_valid {
         // Entries below the primary's secondary sequence number are already in it.
@@ -460,8 +544,7 @@ fn replay_new(
             .iter()
             .enumerate()
             .max_by_key(|(i, p)| (p.entries.last().map_or(0, |e| e.seq), std::cmp::Reverse(*i)))
-            .map(|(i, _)| i);
-        let Some(best) = best else { return Ok(false) };
+            .map(|(i, _)| i)?;
         let chosen = logs.swap_remove(best);
         for p in &logs {
             set_status(
@@ -472,10 +555,11 @@ fn replay_new(
         }
         logs = vec![chosen];
         min_seq = 0;
-        new_base = logs.first().and_then(|p| p.base_bytes());
+        log_base = logs.first().and_then(|p| p.base_bytes());
     }
+    let mut changes = Changes { pages: Vec::new(), hbins_max: 0, new_base: None, last: (0, 0, 0) };
     let mut next: Option<u32> = None;
-    let mut last: Option<&Entry<'_>> = None;
+    let mut any = false;
     for p in &logs {
         let mut applied = 0u32;
         let mut pages = 0u32;
@@ -493,29 +577,33 @@ fn replay_new(
                 }
                 _ => {}
             }
-            if let Err(err) = target.ensure(e.hbins_size, limits) {
+            let want = BASE_BLOCK_SIZE as u64 + u64::from(e.hbins_size);
+            if let Err(err) = Limits::check("max_hive_size", want, limits.max_hive_size) {
                 stop = Some(err.to_string());
                 break;
             }
-            let buf = target.bytes_mut()?;
-            if let Some(src) = new_base.take() {
-                if let Some(dst) = buf.get_mut(..SECTOR) {
-                    dst.copy_from_slice(src);
-                }
+            if e.hbins_size > changes.hbins_max {
+                changes.hbins_max = e.hbins_size;
+                changes.pages.resize(us(e.hbins_size / PAGE), None);
+            }
+            if let Some(b) = log_base.take() {
+                changes.new_base = Some(b);
                 rec.base_block_from_log = true;
             }
-            for (poff, page) in &e.refs {
-                let at = BASE_BLOCK_SIZE + us(*poff);
-                // Checked at parse time: the page lies within hbins_size, and buf now covers it.
-                if let Some(dst) = buf.get_mut(at..at + page.len()) {
-                    dst.copy_from_slice(page);
+            for (poff, run) in &e.refs {
+                // Checked at parse time: the run is whole pages within hbins_size.
+                for (k, page) in run.chunks_exact(us(PAGE)).enumerate() {
+                    if let Some(slot) = changes.pages.get_mut(us(*poff / PAGE) + k) {
+                        *slot = Some(page);
+                    }
                 }
                 pages += 1;
             }
             applied += 1;
             first_last = Some((first_last.map_or(e.seq, |f| f.0), e.seq));
             next = Some(e.seq.wrapping_add(1));
-            last = Some(e);
+            changes.last = (e.seq, e.hbins_size, e.flags);
+            any = true;
         }
         if let Some(r) = rec.logs.get_mut(p.idx) {
             r.entries_applied = applied;
@@ -529,14 +617,47 @@ fn replay_new(
             };
         }
     }
-    let Some(last) = last else { return Ok(false) };
-    finish_base(target.bytes_mut()?, last.seq, last.hbins_size, Some(last.flags));
-    Ok(true)
+    any.then_some(changes)
 }
 
-impl Parsed<'_> {
+/// Brings the new-format changes into the hive: a borrowed primary gets an [`Overlay`] (nothing is
+/// copied but the base block); a buffer we may write is written.
+fn apply_new<'b>(target: Target<'b>, c: Changes<'b>, limits: &Limits) -> Result<Recovered<'b>, HiveError> {
+    let (seq, hbins_size, flags) = c.last;
+    let want = BASE_BLOCK_SIZE + us(c.hbins_max);
+    if let Target::Borrowed(primary) = target {
+        // The overlay serves whole pages; a primary that ends inside a page and must grow is copied.
+        let whole_pages = primary.len().checked_sub(BASE_BLOCK_SIZE).is_some_and(|n| n % us(PAGE) == 0);
+        if let Some(head) = primary.get(..BASE_BLOCK_SIZE).filter(|_| whole_pages || want <= primary.len()) {
+            let mut base = head.to_vec();
+            if let (Some(dst), Some(src)) = (base.get_mut(..SECTOR), c.new_base) {
+                dst.copy_from_slice(src);
+            }
+            finish_base(&mut base, seq, hbins_size, Some(flags));
+            return Ok(Recovered::Overlay(primary, Overlay::new(base, want.max(primary.len()), c.pages)));
+        }
+    }
+    let mut target = target;
+    target.ensure(c.hbins_max, limits)?;
+    let buf = target.bytes_mut()?;
+    if let (Some(dst), Some(src)) = (buf.get_mut(..SECTOR), c.new_base) {
+        dst.copy_from_slice(src);
+    }
+    for (i, page) in c.pages.iter().enumerate() {
+        if let Some(page) = page {
+            let at = BASE_BLOCK_SIZE + i * us(PAGE);
+            if let Some(dst) = buf.get_mut(at..at + page.len()) {
+                dst.copy_from_slice(page);
+            }
+        }
+    }
+    finish_base(buf, seq, hbins_size, Some(flags));
+    Ok(Recovered::Target(target))
+}
+
+impl<'l> Parsed<'l> {
     /// The log's copy of the base block (its first sector).
-    fn base_bytes(&self) -> Option<&[u8]> {
+    fn base_bytes(&self) -> Option<&'l [u8]> {
         self.data.get(..SECTOR)
     }
 }

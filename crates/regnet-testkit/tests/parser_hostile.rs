@@ -311,12 +311,49 @@ fn t4_to_t8_hostile_log_entries_stop_replay_cleanly() {
         assert!(stopped.is_some(), "{what}: the report says why replay stopped");
         walk_all(&hive);
     }
-    // T10: a wrong hash stops at that entry.
-    let mut log1 = d.log1.clone();
-    log1[e[2].offset + 24] ^= 1;
-    let opts = OpenOptions::new().log(LogFile::new("LOG1", &log1));
-    let hive = Hive::open_with(&d.primary[..], &opts).unwrap();
-    assert_eq!(hive.recovery().entries_applied(), 2);
+    // T10: a wrong hash stops at that entry. Hash-1 is checked for all entries in one pass after
+    // their structure; the reason given is still that of a one-by-one check (Hash-2, Hash-1, then
+    // the rest), at the first entry that fails.
+    let stop_with = |patch: &dyn Fn(&mut Vec<u8>)| {
+        let mut log1 = d.log1.clone();
+        patch(&mut log1);
+        let opts = OpenOptions::new().log(LogFile::new("LOG1", &log1));
+        let hive = Hive::open_with(&d.primary[..], &opts).unwrap();
+        let r = hive.recovery();
+        (r.entries_applied(), r.logs[0].stopped.clone().unwrap_or_default())
+    };
+    let at = |i: usize| format!("entry at byte {:#x}: ", e[i].offset);
+    let (n, why) = stop_with(&|l| l[e[2].offset + 100] ^= 1);
+    assert_eq!((n, why), (2, format!("{}Hash-1 (Marvin32 of the entry body) does not match", at(2))));
+    // A changed stored Hash-1 is a changed header: Hash-2 catches it.
+    let (n, why) = stop_with(&|l| l[e[1].offset + 24] ^= 1);
+    assert_eq!((n, why), (1, format!("{}Hash-2 (Marvin32 of the entry header) does not match", at(1))));
+    let (n, why) = stop_with(&|l| l[e[1].offset + 100] ^= 1);
+    assert_eq!((n, why), (1, format!("{}Hash-1 (Marvin32 of the entry body) does not match", at(1))));
+    // A sequence gap with the hashes right: the gap is the reason.
+    let (n, why) = stop_with(&|l| {
+        put32(l, e[1].offset + 12, e[1].sequence + 100);
+        fix_hvle_hashes(l);
+    });
+    assert_eq!(n, 1);
+    assert!(why.starts_with(&format!("{}sequence number", at(1))), "{why}");
+    // A sequence gap in an entry whose body is also bad: Hash-1 comes first.
+    let (n, why) = stop_with(&|l| {
+        put32(l, e[1].offset + 12, e[1].sequence + 100);
+        fix_hvle_hashes(l);
+        l[e[1].offset + 100] ^= 1;
+    });
+    assert_eq!((n, why), (1, format!("{}Hash-1 (Marvin32 of the entry body) does not match", at(1))));
+    // A bad body before a structurally bad entry: the first failure wins.
+    let (n, why) = stop_with(&|l| {
+        put32(l, e[2].offset + 12, e[2].sequence + 100);
+        fix_hvle_hashes(l);
+        l[e[0].offset + 100] ^= 1;
+    });
+    assert_eq!((n, why), (0, format!("{}Hash-1 (Marvin32 of the entry body) does not match", at(0))));
+    // A bad header hash (Hash-2) is found before any Hash-1.
+    let (n, why) = stop_with(&|l| l[e[1].offset + 32] ^= 1);
+    assert_eq!((n, why), (1, format!("{}Hash-2 (Marvin32 of the entry header) does not match", at(1))));
 }
 
 /// Appends a hive bin holding `cells` (cell data without the size field) and returns their

@@ -101,6 +101,20 @@ proptest! {
         prop_assert!(hive.recovery().recovered);
         prop_assert_eq!(hive.recovery().entries_applied() as usize, entries);
         prop_assert_eq!(read_tree(&hive), expected(&after));
+        // The three ways to hold the primary give the same hive: borrowed (the logged pages are
+        // read from the logs, nothing is copied), owned and in place (the pages are written).
+        // (A hive that shrank keeps its old length: the pages past the new end are not read.)
+        let recovered = hive.bytes();
+        prop_assert_eq!(recovered.get(4096..a.len()), a.get(4096..));
+        let opts = OpenOptions::new().log(LogFile::new("LOG1", &d.log1)).log(LogFile::new("LOG2", &d.log2));
+        let owned = Hive::open_with(d.primary.clone(), &opts).expect("owned opens");
+        prop_assert_eq!(owned.bytes(), recovered.clone());
+        prop_assert_eq!(read_tree(&owned), expected(&after));
+        let mut buf = d.primary.clone();
+        let in_place = Hive::open_in_place(&mut buf, &opts).expect("in place opens");
+        prop_assert_eq!(in_place.bytes(), recovered);
+        prop_assert_eq!(owned.recovery(), in_place.recovery());
+        prop_assert_eq!(owned.recovery(), hive.recovery());
         let stale = Hive::open(&d.primary[..]).expect("primary alone");
         prop_assert!(stale.recovery().dirty && !stale.recovery().recovered);
         prop_assert_eq!(read_tree(&stale), expected(&before));

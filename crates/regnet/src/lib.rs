@@ -129,9 +129,9 @@ pub fn report_from_hive_file(path: impl AsRef<Path>, opts: &Options) -> Result<R
 }
 
 /// A report from a hive buffer the caller lets regnet change: when the hive is dirty, the logs'
-/// pages are written into `primary` itself (see [`regnet_hive::Hive::open_in_place`]) instead of
-/// into a copy. With a private copy-on-write memory map of the file this touches only the pages
-/// the report needs and the pages the logs change.
+/// pages are written into `primary` itself (see [`regnet_hive::Hive::open_in_place`]), so that the
+/// buffer holds the recovered hive afterwards. To only read the settings,
+/// [`report_from_hive_bytes`] does less: it copies and writes nothing.
 pub fn report_from_hive_in_place(primary: &mut [u8], logs: &[LogFile<'_>], opts: &Options) -> Result<Report> {
     let mut o = OpenOptions::new().limits(opts.limits);
     if !opts.no_logs {
@@ -144,7 +144,8 @@ pub fn report_from_hive_in_place(primary: &mut [u8], logs: &[LogFile<'_>], opts:
 }
 
 /// A report from hive bytes and optional logs (already read by the caller, e.g. from a backup
-/// store).
+/// store, or memory-mapped). Nothing is copied: when logs are replayed, the pages they changed are
+/// read from the logs where they lie.
 ///
 /// ```
 /// use regnet::hive::LogFile;
