@@ -1,7 +1,9 @@
-//! Hive benchmarks: open, network-key lookup, and a full walk beside nt-hive's.
+//! Hive benchmarks: open, network-key lookup, a full walk beside nt-hive's, log replay, and
+//! `extract` on each container format.
 //!
 //! Run: `cargo bench -p regnet-benches`. Uses ../shared/corpus/regipy/SYSTEM
-//! (11.7 MB) when present, else testdata/example/SYSTEM.
+//! (11.7 MB) and SYSTEM_B with its logs (12.8 MB + 6.4 MB) when present, else
+//! testdata/example.
 
 use divan::{black_box, Bencher};
 use regnet_benches::{big_hive, regnet_walk};
@@ -81,6 +83,46 @@ fn network_report(b: Bencher) {
     let bytes = &input().1;
     let opts = regnet::Options::default();
     b.bench(|| regnet::report_from_hive_bytes(black_box(&bytes[..]), &[], &opts).map(|r| r.adapters.len()).ok());
+}
+
+fn dirty() -> &'static (String, Vec<u8>, [Vec<u8>; 2]) {
+    static INPUT: OnceLock<(String, Vec<u8>, [Vec<u8>; 2])> = OnceLock::new();
+    INPUT.get_or_init(regnet_benches::dirty_hive)
+}
+
+/// Opening a dirty hive with its two logs: parse and check every entry, decide the latest copy of
+/// each page (nothing is copied: the logged pages are read from the logs).
+#[divan::bench]
+fn open_replaying_logs(b: Bencher) {
+    let (_, primary, [l1, l2]) = dirty();
+    let opts = regnet_hive::OpenOptions::new()
+        .log(regnet_hive::LogFile::new("LOG1", l1))
+        .log(regnet_hive::LogFile::new("LOG2", l2));
+    b.bench(|| regnet_hive::Hive::open_with(black_box(&primary[..]), &opts).map(|h| h.bins_len()).ok());
+}
+
+/// The network report from the dirty hive and its logs.
+#[divan::bench]
+fn network_report_replaying_logs(b: Bencher) {
+    let (_, primary, [l1, l2]) = dirty();
+    let logs = [regnet::hive::LogFile::new("LOG1", l1), regnet::hive::LogFile::new("LOG2", l2)];
+    let opts = regnet::Options::default();
+    b.bench(|| regnet::report_from_hive_bytes(black_box(&primary[..]), &logs, &opts).map(|r| r.adapters.len()).ok());
+}
+
+/// Hash-1 of every entry of both logs: one by one, and dealt onto two lanes side by side.
+#[divan::bench(name = "log_hashes/one_by_one")]
+fn log_hashes_one_by_one(b: Bencher) {
+    let (_, _, [l1, l2]) = dirty();
+    let bodies: Vec<&[u8]> = regnet_benches::hvle_bodies(l1).into_iter().chain(regnet_benches::hvle_bodies(l2)).collect();
+    b.bench(|| bodies.iter().map(|x| regnet_hive::marvin32(regnet_hive::REGISTRY_SEED, black_box(x))).fold(0, |a, h| a ^ h));
+}
+
+#[divan::bench(name = "log_hashes/two_lanes")]
+fn log_hashes_two_lanes(b: Bencher) {
+    let (_, _, [l1, l2]) = dirty();
+    let bodies: Vec<&[u8]> = regnet_benches::hvle_bodies(l1).into_iter().chain(regnet_benches::hvle_bodies(l2)).collect();
+    b.bench(|| regnet_hive::marvin32_many(regnet_hive::REGISTRY_SEED, black_box(&bodies)).into_iter().fold(0, |a, h| a ^ h));
 }
 
 /// `regnet::extract` on a disk image of each container format (testdata/build.sh makes them;

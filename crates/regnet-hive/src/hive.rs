@@ -11,7 +11,6 @@ use crate::walk::Walk;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 
 /// Size of a hive bin header.
 const HBIN_HEADER: u32 = 32;
@@ -119,10 +118,10 @@ pub struct Hive<'a> {
     base: BaseBlock,
     /// Extent of the hive bins data read, bytes (all bins lie below this).
     bins_len: u32,
-    /// For each 4 KiB page of the hive bins data, the (start, end) of the bin holding it, or `None`
-    /// in a gap left by a damaged bin: found on first use (see [`find_bin`]), so opening a hive
-    /// touches none of its bins and a lookup reads only the pages it needs.
-    pages: Vec<OnceLock<Option<(u32, u32)>>>,
+    /// For each 4 KiB page of the hive bins data, the (start, end) of the bin holding it, or a gap
+    /// left by a damaged bin (see [`PageBin`]): found on first use (see [`find_bin`]), so opening
+    /// a hive touches none of its bins and a lookup reads only the pages it needs.
+    pages: Vec<AtomicU64>,
     limits: Limits,
     warnings: Vec<Warning>,
     recovery: Recovery,
@@ -257,7 +256,7 @@ impl<'a> Hive<'a> {
             value: u64::from(bins_len),
             max: limits.max_hive_size,
         })?;
-        pages.resize_with(npages, OnceLock::new);
+        pages.resize_with(npages, || AtomicU64::new(PageBin::UNKNOWN));
         let hive = Hive {
             data,
             overlay,
@@ -356,8 +355,8 @@ impl<'a> Hive<'a> {
     fn bin_of(&self, off: u32) -> Option<(u32, u32)> {
         let page = off / HBIN_ALIGN;
         let slot = self.pages.get(us(page))?;
-        if let Some(b) = slot.get() {
-            return *b;
+        if let Some(b) = PageBin::decode(slot.load(Ordering::Relaxed)) {
+            return b;
         }
         let (from, found) = find_bin(|q| self.page(q), page, self.bins_len);
         // Every page walked over belongs to the same answer: cache them all, so that each page
@@ -368,16 +367,51 @@ impl<'a> Hive<'a> {
                 _ => None,
             };
             if let Some(s) = self.pages.get(us(p)) {
-                let _ = s.set(ans);
+                // The first answer stays (any thread finds the same one for the same bytes).
+                let _ = s.compare_exchange(PageBin::UNKNOWN, PageBin::encode(ans), Ordering::Relaxed, Ordering::Relaxed);
             }
         }
-        slot.get().copied().flatten()
+        PageBin::decode(slot.load(Ordering::Relaxed)).flatten()
     }
 
     /// The data of the allocated cell at hive-bins offset `off` (without its size field).
     ///
     /// `what` and `at` (the file offset where the pointer is stored) go into errors.
+    #[inline]
     pub(crate) fn cell(&self, off: u32, what: &'static str, at: u64) -> Result<&[u8]> {
+        if self.overlay.is_none() {
+            if let Some(c) = self.cell_fast(off) {
+                return Ok(c);
+            }
+        }
+        self.cell_checked(off, what, at)
+    }
+
+    /// The common case of [`Hive::cell`], kept small so that it inlines into its callers: a
+    /// cell in a bin already found, in a hive read as it is. The same checks as
+    /// [`Hive::cell_checked`]; `None` whenever one fails (or the bin is not found yet), and that
+    /// one then says why.
+    #[inline]
+    fn cell_fast(&self, off: u32) -> Option<&[u8]> {
+        // (A nil offset is not 8-byte aligned either.)
+        if off % 8 != 0 {
+            return None;
+        }
+        let (start, end) = PageBin::decode(self.pages.get(us(off / HBIN_ALIGN))?.load(Ordering::Relaxed))??;
+        if off < start.saturating_add(HBIN_HEADER) {
+            return None;
+        }
+        let size = i32_at(&self.data, BASE_BLOCK_SIZE + us(off))?;
+        let len = size.checked_neg()?.unsigned_abs();
+        if size >= 0 || len < 8 || len % 8 != 0 || u64::from(off) + u64::from(len) > u64::from(end) {
+            return None;
+        }
+        slice(&self.data, BASE_BLOCK_SIZE + us(off) + 4, us(len) - 4)
+    }
+
+    /// [`Hive::cell`] with every check spelled out and a typed error for each.
+    #[inline(never)]
+    fn cell_checked(&self, off: u32, what: &'static str, at: u64) -> Result<&[u8]> {
         let bad = |reason| HiveError::BadOffset { what, offset: at, target: off, reason };
         if off == NIL {
             return Err(bad("the offset is nil (0xffffffff)"));
@@ -390,11 +424,12 @@ impl<'a> Hive<'a> {
             return Err(bad("inside a hive bin header"));
         }
         let cell_at = file_offset(off);
-        // Cells are 8-byte aligned, so the size field never straddles a page.
-        let size = self
-            .page(off / HBIN_ALIGN)
-            .and_then(|pg| i32_at(pg, us(off % HBIN_ALIGN)))
-            .ok_or_else(|| bad("past the end of the file"))?;
+        let size = match &self.overlay {
+            None => i32_at(&self.data, BASE_BLOCK_SIZE + us(off)),
+            // Cells are 8-byte aligned, so the size field never straddles a page.
+            Some(ov) => ov.page(&self.data, off / HBIN_ALIGN).and_then(|pg| i32_at(pg, us(off % HBIN_ALIGN))),
+        };
+        let size = size.ok_or_else(|| bad("past the end of the file"))?;
         if size >= 0 {
             return Err(bad("the cell there is not allocated"));
         }
@@ -410,6 +445,31 @@ impl<'a> Hive<'a> {
             Some(ov) => ov.span(&self.data, off + 4, len - 4, (start, end))?,
         };
         body.ok_or_else(|| bad("past the end of the file"))
+    }
+}
+
+/// What a page's slot in [`Hive`]'s table holds, packed into one atomic word: not looked up yet,
+/// in a gap, or the bin `(start, end)` as `start << 32 | end` (never 0 or all ones: a bin's end is
+/// a non-zero multiple of 4096).
+struct PageBin;
+
+impl PageBin {
+    const UNKNOWN: u64 = 0;
+    const GAP: u64 = u64::MAX;
+
+    #[inline]
+    fn encode(bin: Option<(u32, u32)>) -> u64 {
+        bin.map_or(Self::GAP, |(start, end)| (u64::from(start) << 32) | u64::from(end))
+    }
+
+    /// `None` when not looked up yet; `Some(None)` in a gap.
+    #[inline]
+    fn decode(v: u64) -> Option<Option<(u32, u32)>> {
+        match v {
+            Self::UNKNOWN => None,
+            Self::GAP => Some(None),
+            v => Some(Some(((v >> 32) as u32, v as u32))),
+        }
     }
 }
 

@@ -268,9 +268,11 @@ pub struct Subkeys<'h> {
     /// Open lists, outermost first. Two fit inline (a leaf, or an `ri` and one of its leaves);
     /// only deeper `ri` nesting, if the limits allow it, spills to the heap.
     stack: FrameStack<'h>,
-    /// List cells entered so far (only filled when an `ri` is involved).
-    visited: std::collections::HashSet<u32>,
-    pending: Option<HiveError>,
+    /// List cells entered so far (only filled when an `ri` is involved; a `BTreeSet` so that the
+    /// many iterators without one cost nothing to make).
+    visited: std::collections::BTreeSet<u32>,
+    /// An error to give first (boxed: the iterator is made for every key a walk passes).
+    pending: Option<Box<HiveError>>,
 }
 
 impl<'h> Subkeys<'h> {
@@ -278,7 +280,7 @@ impl<'h> Subkeys<'h> {
         let mut it = Subkeys {
             hive: key.hive,
             stack: FrameStack::default(),
-            visited: std::collections::HashSet::new(),
+            visited: std::collections::BTreeSet::new(),
             pending: None,
         };
         if key.subkey_count() == 0 {
@@ -286,7 +288,7 @@ impl<'h> Subkeys<'h> {
         }
         match open_list(key.hive, key.field(28), "subkey list offset", key.field_at(28)) {
             Ok(f) => it.stack.push(f),
-            Err(e) => it.pending = Some(e),
+            Err(e) => it.pending = Some(Box::new(e)),
         }
         it
     }
@@ -328,7 +330,7 @@ impl<'h> Iterator for Subkeys<'h> {
 
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(e) = self.pending.take() {
-            return Some(Err(e));
+            return Some(Err(*e));
         }
         loop {
             let depth = self.stack.len();

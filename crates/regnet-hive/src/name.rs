@@ -69,6 +69,28 @@ impl<'h> Name<'h> {
         }
     }
 
+    /// Appends the decoded name to `out` (as [`Name::to_string_lossy`] decodes it, without making a
+    /// string of its own).
+    ///
+    /// ```
+    /// use regnet_hive::Name;
+    /// let mut path = String::from("\\");
+    /// Name::Latin1(b"Tcpip").push_to(&mut path);
+    /// Name::Utf16(&[0x41, 0, 0x3a9_u16 as u8, 0x03]).push_to(&mut path);
+    /// assert_eq!(path, "\\TcpipAΩ");
+    /// ```
+    pub fn push_to(&self, out: &mut String) {
+        match *self {
+            Name::Latin1(b) => match std::str::from_utf8(b) {
+                Ok(s) if b.is_ascii() => out.push_str(s),
+                _ => out.extend(b.iter().map(|&c| char::from(c))),
+            },
+            Name::Utf16(_) => {
+                out.extend(char::decode_utf16(self.code_units()).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)))
+            }
+        }
+    }
+
     /// Compares with `other` the way Windows compares registry names:
     /// code unit by code unit after upper-casing both.
     ///

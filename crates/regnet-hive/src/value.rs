@@ -382,7 +382,8 @@ pub struct Values<'h> {
     list_at: u64,
     next: u32,
     count: u32,
-    pending: Option<HiveError>,
+    /// An error to give first (boxed: the iterator is made for every key a walk passes).
+    pending: Option<Box<HiveError>>,
 }
 
 impl<'h> Values<'h> {
@@ -411,7 +412,7 @@ impl<'h> Values<'h> {
                 it.list_at = file_offset(list_off) + 4;
                 it.count = count;
             }
-            Err(e) => it.pending = Some(e),
+            Err(e) => it.pending = Some(Box::new(e)),
         }
         it
     }
@@ -422,7 +423,7 @@ impl<'h> Iterator for Values<'h> {
 
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(e) = self.pending.take() {
-            return Some(Err(e));
+            return Some(Err(*e));
         }
         if self.next >= self.count {
             return None;

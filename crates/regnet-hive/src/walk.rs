@@ -15,6 +15,9 @@ pub struct WalkEntry<'w, 'h> {
     pub depth: u32,
 }
 
+/// Bytes of hive bins per bit of a walk's visited bitmap (key node cells are at least 80 bytes).
+const VISIT_UNIT: usize = 64;
+
 /// A depth-first, pre-order walk over all keys of a hive.
 ///
 /// There is no recursion: an explicit stack holds one subkey iterator per
@@ -52,8 +55,11 @@ pub struct Walk<'h> {
 
 impl<'h> Walk<'h> {
     pub(crate) fn new(hive: &'h Hive<'h>) -> Walk<'h> {
-        // One bit per 8-byte cell slot of the hive bins.
-        let slots = (hive.bins_len() as usize) / 8;
+        // One bit per 64 bytes of hive bins: a key node cell is at least 80 bytes, so two key
+        // nodes that do not overlap never share a bit. (Overlapping ones, which only a crafted
+        // hive has, may: the second is then reported as already visited and skipped.) An eighth
+        // of a bit per 8-byte slot keeps the bitmap in cache and its allocation small.
+        let slots = (hive.bins_len() as usize) / VISIT_UNIT;
         Walk {
             hive,
             root: Some(hive.root_key()),
@@ -71,7 +77,7 @@ impl<'h> Walk<'h> {
 
     /// Marks a key cell visited; false when it already was.
     fn visit(&mut self, off: u32) -> bool {
-        let slot = (off / 8) as usize;
+        let slot = off as usize / VISIT_UNIT;
         let (w, b) = (slot / 64, slot % 64);
         match self.visited.get_mut(w) {
             Some(word) => {
@@ -124,8 +130,12 @@ impl<'h> Walk<'h> {
                     self.keys += 1;
                     self.path.truncate(prefix);
                     self.path.push('\\');
-                    self.path.push_str(&key.name().to_string_lossy());
-                    self.stack.push((key.subkeys(), self.path.len()));
+                    key.name().push_to(&mut self.path);
+                    // A key without subkeys needs no level of its own: the next call goes on
+                    // with its parent's list (and cuts the path back to the parent's).
+                    if key.subkey_count() > 0 {
+                        self.stack.push((key.subkeys(), self.path.len()));
+                    }
                     return Some(Ok(WalkEntry { path: &self.path, key, depth: depth as u32 }));
                 }
             }
