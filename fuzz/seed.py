@@ -2,7 +2,8 @@
 """Seed a fuzz corpus from hive files found under the given folders.
 
 hive_walk takes a hive file as it is. log_replay takes one input that packs a
-primary and its two logs: a flags byte (1 = re-seal HvLE hashes), then
+primary and its two logs: a flags byte (1 = re-seal HvLE hashes, 2 = also replay
+over an owned copy and check that it reads the same as the overlay), then
 u32-length-prefixed primary, u32-length-prefixed LOG1, and LOG2 to the end
 (see fuzz/src/lib.rs). A hive with no logs is packed with empty logs.
 """
@@ -78,7 +79,7 @@ for p in hives():
         continue
     if target == 'log_replay':
         l1, l2 = sibling(p, '.LOG1'), sibling(p, '.LOG2')
-        data = bytes([1]) + struct.pack('<I', len(data)) + data + struct.pack('<I', len(l1)) + l1 + l2
+        data = bytes([3]) + struct.pack('<I', len(data)) + data + struct.pack('<I', len(l1)) + l1 + l2
     if len(data) > MAX:
         continue
     name = hashlib.sha1(data).hexdigest()
