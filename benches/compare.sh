@@ -4,8 +4,10 @@
 #   benches/compare.sh [RUNS]
 # Installs the peers on first use: regipy[cli] and dissect.target from PyPI into a venv under
 # target/peers, hivex's hivexregedit from Debian (libwin-hivex-perl, needs root or an existing install).
-# Inputs: ../shared/corpus/regipy/SYSTEM_B with its logs (a 12.8 MB Windows 10 SYSTEM hive) and the
-# images of testdata/build-images.sh (target/testdata/images).
+# Inputs: ../shared/corpus/regipy/SYSTEM_B with its logs (a 12.8 MB Windows 10 SYSTEM hive), the
+# images of testdata/build-images.sh (target/testdata/images, holding the small example hive), and
+# images built here (target/peers/images) whose Windows volume holds SYSTEM_B and its logs, so that
+# extract is also measured on a real-size dirty hive (mkntfs, wimlib-imagex, sfdisk, qemu-img).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -25,6 +27,27 @@ if [ ! -x "$venv/bin/regipy-plugins-run" ] || [ ! -x "$venv/bin/target-query" ];
 fi
 cargo build -q --release -p regnet-cli
 regnet=$root/target/release/regnet
+
+# A 256 MiB GPT disk whose NTFS volume holds \Windows\System32\config\SYSTEM = SYSTEM_B and its
+# logs, as VHDX, VMDK and qcow2 (made once, kept under target/peers/images).
+big=target/peers/images
+if [ ! -f "$big/sysb.qcow2" ]; then
+  rm -rf "$big" && mkdir -p "$big/stage/Windows/System32/config"
+  cp "$hive" "$big/stage/Windows/System32/config/SYSTEM"
+  cp "$hive.LOG1" "$big/stage/Windows/System32/config/SYSTEM.LOG1"
+  cp "$hive.LOG2" "$big/stage/Windows/System32/config/SYSTEM.LOG2"
+  wimlib-imagex capture "$big/stage" "$big/w.wim" --compress=none --no-acls >/dev/null
+  truncate -s 256M "$big/sysb.raw"
+  printf 'label: gpt\nstart=2048, size=491520, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\n' | sfdisk -q "$big/sysb.raw"
+  truncate -s 240M "$big/vol.ntfs"
+  mkntfs -q -F -Q -s 512 -p 2048 -L Windows "$big/vol.ntfs" >/dev/null 2>&1
+  wimlib-imagex apply "$big/w.wim" 1 "$big/vol.ntfs" >/dev/null
+  dd if="$big/vol.ntfs" of="$big/sysb.raw" bs=1M oflag=seek_bytes seek=$((2048 * 512)) conv=notrunc,sparse status=none
+  qemu-img convert -f raw -O vhdx "$big/sysb.raw" "$big/sysb.vhdx"
+  qemu-img convert -f raw -O vmdk "$big/sysb.raw" "$big/sysb.vmdk"
+  qemu-img convert -f raw -O qcow2 "$big/sysb.raw" "$big/sysb.qcow2"
+  rm -rf "$big/stage" "$big/w.wim" "$big/vol.ntfs" "$big/sysb.raw"
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -47,20 +70,33 @@ for img in gpt-dynamic.vhdx gpt-sparse.vmdk gpt.qcow2; do
   measure "regnet extract $img" "$regnet" extract "$imgs/$img"
   measure "dissect target-query $img" "$venv/bin/target-query" -f network.interfaces "$imgs/$img" -j
 done
+for img in sysb.vhdx sysb.vmdk sysb.qcow2; do
+  measure "regnet extract $img" "$regnet" extract "$big/$img"
+  measure "dissect target-query $img" "$venv/bin/target-query" -f network.interfaces "$big/$img" -j
+done
 
 printf '\n%-42s %12s %12s\n' "command (median of $runs runs)" "time (ms)" "peak (MiB)"
 for k in "regnet hive SYSTEM_B (+logs)" "hivexregedit --export Interfaces key" "regipy network_data plugin" \
          "regnet dump SYSTEM_B (full walk)" \
          "regnet extract gpt-dynamic.vhdx" "dissect target-query gpt-dynamic.vhdx" \
          "regnet extract gpt-sparse.vmdk" "dissect target-query gpt-sparse.vmdk" \
-         "regnet extract gpt.qcow2" "dissect target-query gpt.qcow2"; do
+         "regnet extract gpt.qcow2" "dissect target-query gpt.qcow2" \
+         "regnet extract sysb.vhdx" "dissect target-query sysb.vhdx" \
+         "regnet extract sysb.vmdk" "dissect target-query sysb.vmdk" \
+         "regnet extract sysb.qcow2" "dissect target-query sysb.qcow2"; do
   awk -v k="$k" -v t="${T[$k]}" -v m="${M[$k]}" 'BEGIN { printf "%-42s %12.1f %12.1f\n", k, t * 1000, m / 1024 }'
 done
 ratio() { awk -v a="${T[$1]}" -v b="${T[$2]}" -v n="$3" 'BEGIN { r = (a > 0) ? b / a : 0; printf "%-60s %8.1fx\n", n, r }'; }
 echo
 ratio "regnet hive SYSTEM_B (+logs)" "hivexregedit --export Interfaces key" "hivexregedit export of Interfaces / regnet hive"
 ratio "regnet hive SYSTEM_B (+logs)" "regipy network_data plugin" "regipy network_data / regnet hive"
-for img in gpt-dynamic.vhdx gpt-sparse.vmdk gpt.qcow2; do
+for img in gpt-dynamic.vhdx gpt-sparse.vmdk gpt.qcow2 sysb.vhdx sysb.vmdk sysb.qcow2; do
   ratio "regnet extract $img" "dissect target-query $img" "dissect / regnet extract on $img"
 done
 echo "(time: hyperfine medians; peak: /usr/bin/time maximum resident set size)"
+# Bytes read from each sysb image against the bound: the hive, its logs and 4 MiB.
+bound=$(( $(stat -c %s "$hive") + $(stat -c %s "$hive.LOG1") + $(stat -c %s "$hive.LOG2") + 4194304 ))
+echo
+for img in sysb.vhdx sysb.vmdk sysb.qcow2; do
+  "$regnet" extract --stats "$big/$img" 2>&1 >/dev/null | grep 'bytes read' | sed "s|^regnet: [^:]*: |$img: |; s|\$| (bound: hive + logs + 4 MiB = $bound bytes)|"
+done
