@@ -212,5 +212,25 @@ conv vmdk -o subformat=monolithicSparse "$seeds/tiny.raw" "$seeds/tiny.vmdk"
 conv vmdk -o subformat=streamOptimized "$seeds/tiny.raw" "$seeds/tiny-stream.vmdk"
 conv qcow2 -c "$seeds/tiny.raw" "$seeds/tiny.qcow2"
 
+# 14. A clean hive beside its logs: the example hive with its sequence numbers made equal and its
+#     checksum redone (python3), on a bare NTFS volume in qcow2. Its logs must not be read.
+mkdir -p "$w/cstage"
+cp -r "$stage/Windows" "$w/cstage/"
+python3 - "$w/cstage/Windows/System32/config/SYSTEM" <<'P'
+import struct, sys
+path = sys.argv[1]
+b = bytearray(open(path, 'rb').read())
+b[8:12] = b[4:8]
+x = 0
+for i in range(0, 508, 4):
+    x ^= struct.unpack_from('<I', b, i)[0]
+x = {0: 1, 0xFFFFFFFF: 0xFFFFFFFE}.get(x, x)
+struct.pack_into('<I', b, 508, x)
+open(path, 'wb').write(b)
+P
+wimlib-imagex capture "$w/cstage" "$w/clean.wim" --compress=none --no-acls >/dev/null
+ntfs "$w/clean.ntfs" 48 0 "$w/clean.wim"
+conv qcow2 "$w/clean.ntfs" "$out/clean.qcow2"; note clean.qcow2 "clean partition=0"
+
 rm -rf "$w"
 echo "build-images.sh: $(wc -l < "$out/MANIFEST") images in $out ($(du -sh "$out" | cut -f1) on disk)" >&2

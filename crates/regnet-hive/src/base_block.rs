@@ -94,6 +94,19 @@ impl BaseBlock {
     pub fn sequences_differ(&self) -> bool {
         self.primary_sequence != self.secondary_sequence
     }
+
+    /// True when the hive needs its transaction logs: the checksum is wrong or a write was under
+    /// way. A clean hive is read as it is and its logs are never looked at.
+    ///
+    /// ```
+    /// # let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/");
+    /// let primary = std::fs::read(format!("{dir}SYSTEM")).unwrap();
+    /// assert!(regnet_hive::BaseBlock::parse(&primary)?.is_dirty()); // a crash-consistent copy
+    /// # Ok::<(), regnet_hive::HiveError>(())
+    /// ```
+    pub fn is_dirty(&self) -> bool {
+        !self.checksum_valid || self.sequences_differ()
+    }
 }
 
 /// The XOR-32 checksum of the first 508 bytes (spec, base block note 2).

@@ -173,7 +173,7 @@ impl<'a> Hive<'a> {
         Limits::check("max_hive_size", target.bytes().len() as u64, limits.max_hive_size)?;
         let mut base = BaseBlock::parse(target.bytes())?;
         let mut warnings = Vec::new();
-        let was_dirty = !base.checksum_valid || base.sequences_differ();
+        let was_dirty = base.is_dirty();
         let mut recovery = Recovery { dirty: was_dirty, ..Recovery::default() };
         let data: Cow<'a, [u8]>;
         let mut overlay = None;

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::report::{ImageSource, Report};
 use crate::Options;
-use regnet_hive::LogFile;
+use regnet_hive::{BaseBlock, LogFile};
 use regnet_image::partition::{read_partitions, Filesystem, Partition, PartitionTable, TableKind};
 use regnet_image::{
     detect, open_container, ContainerFormat, Counters, DirResolver, FileSource, ImageError, ImageLimits, NoResolver,
@@ -93,7 +93,7 @@ fn extract_source(
     let table = read_partitions(disk.as_mut(), &opts.image_limits)?;
     let chosen = choose_partition(disk.as_mut(), &table, opts)?;
 
-    let (files, contents) = read_hive_files(disk.as_mut(), &chosen, &opts.image_limits)?;
+    let (files, contents) = read_hive_files(disk.as_mut(), &chosen, &opts.image_limits, !opts.hive.no_logs)?;
     let system = contents.first().map(|c| c.1.as_slice()).unwrap_or_default();
     let logs: Vec<LogFile<'_>> = contents.iter().skip(1).map(|(n, d)| LogFile::new(n.clone(), d)).collect();
     let mut report = crate::report_from_hive_bytes(system, &logs, &opts.hive)?;
@@ -199,17 +199,27 @@ fn has_system_hive(disk: &mut dyn VirtualDisk, p: &Partition, limits: &ImageLimi
 /// A file read from the volume: (name, bytes).
 type NamedFile = (String, Vec<u8>);
 
-/// Reads SYSTEM and whichever of SYSTEM.LOG1, SYSTEM.LOG2 and SYSTEM.LOG exist (names matched
-/// case-insensitively by the NTFS lookup). Returns the paths read and (name, bytes) pairs, SYSTEM first.
+/// Reads SYSTEM and, when `logs` allows and the hive is dirty, whichever of SYSTEM.LOG1,
+/// SYSTEM.LOG2 and SYSTEM.LOG exist (names matched case-insensitively by the NTFS lookup). The logs
+/// of a clean hive are never read: they cannot change what is read. Returns the paths read and
+/// (name, bytes) pairs, SYSTEM first.
 fn read_hive_files(
     disk: &mut dyn VirtualDisk,
     p: &Partition,
     limits: &ImageLimits,
+    logs: bool,
 ) -> Result<(Vec<String>, Vec<NamedFile>)> {
     let mut vol = regnet_image::ntfs::NtfsVolume::open(disk, p.start, p.len, limits)?;
     let mut files = Vec::new();
-    let mut contents = Vec::new();
+    let mut contents: Vec<NamedFile> = Vec::new();
     for (i, suffix) in ["", ".LOG1", ".LOG2", ".LOG"].iter().enumerate() {
+        if i == 1 {
+            // A base block that does not even parse may be replaced from a log: read them then too.
+            let dirty = contents.first().is_none_or(|c| BaseBlock::parse(&c.1).map_or(true, |b| b.is_dirty()));
+            if !(logs && dirty) {
+                break;
+            }
+        }
         let path = format!("{SYSTEM_HIVE}{suffix}");
         let id = match vol.find(&path) {
             Ok(id) => id,
