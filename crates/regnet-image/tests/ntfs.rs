@@ -148,6 +148,34 @@ fn check_against_ntfscat(vol_path: &Path, paths: &[(&str, &str)]) {
         assert_eq!(data.len(), expected.len(), "{lookup}: length");
         assert!(data == expected, "{lookup}: bytes differ from ntfscat");
         assert_eq!(vol.file_size(id).unwrap(), expected.len() as u64);
+        // The same bytes read piecewise at any position (open_data + read_at).
+        let fd = vol.open_data(id).unwrap_or_else(|e| panic!("{lookup}: {e}"));
+        assert_eq!(fd.len(), expected.len() as u64, "{lookup}: open_data length");
+        let mut seed = expected.len() as u64 ^ 0x9e37_79b9;
+        for piece in [1usize, 511, 4096, 65543] {
+            let mut got = Vec::new();
+            let mut buf = vec![0xa5u8; piece];
+            loop {
+                let n = vol.read_at(&fd, got.len() as u64, &mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+                if piece == 1 && got.len() >= 3000 {
+                    got.extend_from_slice(&expected[got.len()..]); // byte by byte is slow: a prefix will do
+                }
+            }
+            assert!(got == expected, "{lookup}: read_at in pieces of {piece} differs");
+        }
+        for _ in 0..32 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let pos = (seed >> 33) % (expected.len() as u64 + 100);
+            let len = ((seed >> 13) % 20000) as usize;
+            let mut buf = vec![0u8; len];
+            let n = vol.read_at(&fd, pos, &mut buf).unwrap();
+            let want = expected.get(pos as usize..).map_or(&[][..], |r| &r[..r.len().min(len)]);
+            assert_eq!(&buf[..n], want, "{lookup}: read_at({pos}, {len})");
+        }
     }
 }
 

@@ -238,6 +238,33 @@ struct Stream {
     offset: u64,
 }
 
+/// A file's data opened for reads at any position ([`NtfsVolume::open_data`]).
+#[derive(Debug, Clone)]
+pub struct FileData {
+    len: u64,
+    kind: DataKind,
+}
+
+#[derive(Debug, Clone)]
+enum DataKind {
+    /// Held in memory (a resident or compressed file).
+    Bytes(Vec<u8>),
+    /// Read from the volume on demand.
+    Runs { runs: Vec<Run>, initialized: u64 },
+}
+
+impl FileData {
+    /// The file's size in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True for an empty file.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// A directory's index: the root node, and the allocation stream once a lookup needs it.
 struct Index {
     root_value: Vec<u8>,
@@ -424,6 +451,70 @@ impl<'d> NtfsVolume<'d> {
     pub fn read_file(&mut self, id: FileId) -> Result<Vec<u8>> {
         self.visited = 0;
         self.read_data(id)
+    }
+
+    /// Opens a file's unnamed `$DATA` for reads at any position with [`NtfsVolume::read_at`], so
+    /// that a caller needing a few parts of a large file reads only those. A resident or
+    /// LZNT1-compressed file is read whole here (compressed units can only be read whole).
+    ///
+    /// ```no_run
+    /// # fn f(vol: &mut regnet_image::ntfs::NtfsVolume<'_>) -> regnet_image::Result<()> {
+    /// let id = vol.find("\\Windows\\System32\\config\\SYSTEM")?;
+    /// let data = vol.open_data(id)?;
+    /// let mut base_block = [0u8; 4096];
+    /// let n = vol.read_at(&data, 0, &mut base_block)?;
+    /// assert!(n <= 4096 && data.len() >= n as u64);
+    /// # Ok(()) }
+    /// ```
+    pub fn open_data(&mut self, id: FileId) -> Result<FileData> {
+        self.visited = 0;
+        let max = self.limits.max_file_bytes;
+        match self.data_value(id)? {
+            Value::Resident(v) => {
+                ImageLimits::check("max_file_bytes", v.len() as u64, max)?;
+                Ok(FileData { len: v.len() as u64, kind: DataKind::Bytes(v) })
+            }
+            Value::Stream(s) if s.flags & (attribute::FLAG_COMPRESSED | attribute::FLAG_ENCRYPTED) != 0 => {
+                let v = self.read_data(id)?;
+                Ok(FileData { len: v.len() as u64, kind: DataKind::Bytes(v) })
+            }
+            Value::Stream(s) => {
+                if s.sizes.compression_unit != 0 && s.flags & attribute::FLAG_SPARSE == 0 {
+                    // read_data gives the precise error for this.
+                    self.read_data(id)?;
+                }
+                ImageLimits::check("max_file_bytes", s.sizes.data, max)?;
+                let initialized = s.sizes.initialized.min(s.sizes.data);
+                Ok(FileData { len: s.sizes.data, kind: DataKind::Runs { runs: s.runs, initialized } })
+            }
+        }
+    }
+
+    /// Reads from `pos` of a file opened with [`NtfsVolume::open_data`] into `buf`: as many bytes
+    /// as fit and the file holds (fewer at its end; 0 from its end on). Bytes past the file's
+    /// initialized size read as zeros, as Windows gives them.
+    pub fn read_at(&mut self, data: &FileData, pos: u64, buf: &mut [u8]) -> Result<usize> {
+        let n = usize::try_from(data.len.saturating_sub(pos)).map_or(buf.len(), |left| left.min(buf.len()));
+        let Some(out) = buf.get_mut(..n) else { return Ok(0) };
+        match &data.kind {
+            DataKind::Bytes(v) => {
+                let src = usize::try_from(pos).ok().and_then(|p| v.get(p..p.checked_add(n)?));
+                match src {
+                    Some(src) => out.copy_from_slice(src),
+                    None => return Ok(0),
+                }
+            }
+            DataKind::Runs { runs, initialized } => {
+                // [pos, pos + n) = an initialized head read from the runs, then zeros.
+                let head = usize::try_from(initialized.saturating_sub(pos)).map_or(n, |h| h.min(n));
+                let (live, zeros) = out.split_at_mut(head);
+                if !live.is_empty() {
+                    self.io.read_stream(runs, pos, live, "NTFS file data")?;
+                }
+                zeros.fill(0);
+            }
+        }
+        Ok(n)
     }
 
     fn read_data(&mut self, id: FileId) -> Result<Vec<u8>> {
