@@ -126,6 +126,13 @@ pub enum HiveError {
         /// Why it was refused.
         reason: &'static str,
     },
+    /// Reading the hive from its [`Source`](crate::Source) failed (an I/O error of the disk image or
+    /// store it comes from).
+    #[error("{reason}")]
+    Read {
+        /// What was being read and why it failed.
+        reason: String,
+    },
     /// A key path did not resolve.
     #[error("key not found: {path}")]
     KeyNotFound {

@@ -168,21 +168,48 @@ impl<'a> Hive<'a> {
         Self::open_target(replay::Target::InPlace(data), opts)
     }
 
+    /// Opens a hive read on demand from `source` (a file inside a disk image, a backup store):
+    /// only the parts a lookup needs are read, 64 KiB at a time and each once, so a network report
+    /// from a large hive reads a small part of it. Logs are replayed as by [`Hive::open_with`]
+    /// (the pages they change are read from the logs); old-format logs, which write 512-byte
+    /// pieces, make it read the hive whole first. A failed read is a [`HiveError::Read`] for
+    /// whatever needed those bytes.
+    ///
+    /// See [`Source`](crate::Source) for an example.
+    pub fn open_source(source: &'a dyn crate::Source, opts: &OpenOptions<'a>) -> Result<Hive<'a>> {
+        let len = source.len();
+        Limits::check("max_hive_size", len, opts.limits.max_hive_size)?;
+        let len = usize::try_from(len).map_err(|_| HiveError::LimitExceeded {
+            limit: "max_hive_size",
+            value: len,
+            max: usize::MAX as u64,
+        })?;
+        Self::open_target(replay::Target::Lazy(crate::overlay::Lazy::new(source, len)?), opts)
+    }
+
     fn open_target(target: replay::Target<'a>, opts: &OpenOptions<'a>) -> Result<Hive<'a>> {
         let limits = opts.limits;
-        Limits::check("max_hive_size", target.bytes().len() as u64, limits.max_hive_size)?;
-        let mut base = BaseBlock::parse(target.bytes())?;
+        Limits::check("max_hive_size", target.len() as u64, limits.max_hive_size)?;
+        let head = match target.head() {
+            Some(h) => h,
+            None => {
+                let reason = match &target {
+                    replay::Target::Lazy(l) => l.error().unwrap_or("the base block could not be read").to_owned(),
+                    _ => "the base block could not be read".to_owned(),
+                };
+                return Err(HiveError::Read { reason });
+            }
+        };
+        let mut base = BaseBlock::parse(head)?;
+        let head_checksum = crate::base_block::xor32(head);
         let mut warnings = Vec::new();
         let was_dirty = base.is_dirty();
         let mut recovery = Recovery { dirty: was_dirty, ..Recovery::default() };
         let data: Cow<'a, [u8]>;
-        let mut overlay = None;
+        let overlay;
         if was_dirty {
             if !base.checksum_valid {
-                warnings.push(Warning::BadChecksum {
-                    stored: base.checksum,
-                    computed: crate::base_block::xor32(target.bytes()),
-                });
+                warnings.push(Warning::BadChecksum { stored: base.checksum, computed: head_checksum });
             }
             if base.sequences_differ() {
                 warnings.push(Warning::SequenceMismatch {
@@ -193,9 +220,9 @@ impl<'a> Hive<'a> {
             let (out, applied, rec) = replay::recover(target, &base, &opts.logs, &limits)?;
             recovery = rec;
             match out {
-                Recovered::Target(target) => data = target.into_cow(),
-                Recovered::Overlay(primary, ov) => {
-                    data = Cow::Borrowed(primary);
+                Recovered::Target(target) => (data, overlay) = target.into_storage()?,
+                Recovered::Overlay(ov) => {
+                    data = Cow::Borrowed(&[]);
                     overlay = Some(ov);
                 }
             }
@@ -206,7 +233,7 @@ impl<'a> Hive<'a> {
             }
         } else {
             recovery.logs = replay::not_needed(&opts.logs);
-            data = target.into_cow();
+            (data, overlay) = target.into_storage()?;
         }
 
         if base.file_type != 0 {
@@ -300,7 +327,7 @@ impl<'a> Hive<'a> {
     pub fn bytes(&self) -> Cow<'_, [u8]> {
         match &self.overlay {
             None => Cow::Borrowed(&self.data),
-            Some(ov) => Cow::Owned(ov.to_vec(&self.data)),
+            Some(ov) => Cow::Owned(ov.to_vec()),
         }
     }
 
@@ -309,7 +336,7 @@ impl<'a> Hive<'a> {
     fn page(&self, p: u32) -> Option<&[u8]> {
         match &self.overlay {
             None => slice(&self.data, BASE_BLOCK_SIZE + us(p) * PAGE, PAGE),
-            Some(ov) => ov.page(&self.data, p),
+            Some(ov) => ov.page(p),
         }
     }
 
@@ -419,7 +446,7 @@ impl<'a> Hive<'a> {
         if off % 8 != 0 {
             return Err(bad("not 8-byte aligned, so not a cell start"));
         }
-        let (start, end) = self.bin_of(off).ok_or_else(|| bad("outside the hive bins"))?;
+        let (start, end) = self.bin_of(off).ok_or_else(|| self.read_failure().unwrap_or(bad("outside the hive bins")))?;
         if off < start.saturating_add(HBIN_HEADER) {
             return Err(bad("inside a hive bin header"));
         }
@@ -427,9 +454,9 @@ impl<'a> Hive<'a> {
         let size = match &self.overlay {
             None => i32_at(&self.data, BASE_BLOCK_SIZE + us(off)),
             // Cells are 8-byte aligned, so the size field never straddles a page.
-            Some(ov) => ov.page(&self.data, off / HBIN_ALIGN).and_then(|pg| i32_at(pg, us(off % HBIN_ALIGN))),
+            Some(ov) => ov.page(off / HBIN_ALIGN).and_then(|pg| i32_at(pg, us(off % HBIN_ALIGN))),
         };
-        let size = size.ok_or_else(|| bad("past the end of the file"))?;
+        let size = size.ok_or_else(|| self.read_failure().unwrap_or(bad("past the end of the file")))?;
         if size >= 0 {
             return Err(bad("the cell there is not allocated"));
         }
@@ -442,9 +469,16 @@ impl<'a> Hive<'a> {
         }
         let body = match &self.overlay {
             None => slice(&self.data, BASE_BLOCK_SIZE + us(off) + 4, us(len) - 4),
-            Some(ov) => ov.span(&self.data, off + 4, len - 4, (start, end))?,
+            Some(ov) => ov.span(off + 4, len - 4, (start, end))?,
         };
-        body.ok_or_else(|| bad("past the end of the file"))
+        body.ok_or_else(|| self.read_failure().unwrap_or(bad("past the end of the file")))
+    }
+
+    /// The error for bytes that are missing because reading the hive's source failed.
+    #[cold]
+    fn read_failure(&self) -> Option<HiveError> {
+        let reason = self.overlay.as_ref()?.read_error()?;
+        Some(HiveError::Read { reason: reason.to_owned() })
     }
 }
 

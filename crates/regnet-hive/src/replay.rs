@@ -14,7 +14,7 @@ use crate::bytes::{put_u32, slice, u32_at, u64_at, us};
 use crate::error::HiveError;
 use crate::limits::Limits;
 use crate::marvin::{marvin32, marvin32_many, REGISTRY_SEED};
-use crate::overlay::Overlay;
+use crate::overlay::{Lazy, Overlay, Primary};
 use serde::Serialize;
 
 /// Sector size of log files: the base-block copy and entries are 512-byte aligned.
@@ -162,6 +162,8 @@ struct Parsed<'l> {
 pub(crate) enum Target<'b> {
     /// The primary, read-only: the first write copies it.
     Borrowed(&'b [u8]),
+    /// The primary, read on demand: the first write reads it whole into a copy.
+    Lazy(Lazy<'b>),
     /// The caller's buffer, written in place.
     InPlace(&'b mut [u8]),
     /// Our own buffer.
@@ -169,24 +171,56 @@ pub(crate) enum Target<'b> {
 }
 
 impl<'b> Target<'b> {
-    /// The bytes as they are now.
+    /// The length of the file.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Target::Borrowed(s) => s.len(),
+            Target::Lazy(l) => l.len(),
+            Target::InPlace(b) => b.len(),
+            Target::Owned(v) => v.len(),
+        }
+    }
+
+    /// The base block's bytes (fewer when the file is shorter); `None` when reading them failed.
+    pub(crate) fn head(&self) -> Option<&[u8]> {
+        let n = self.len().min(BASE_BLOCK_SIZE);
+        match self {
+            Target::Lazy(l) => l.get(0, n),
+            other => other.bytes().get(..n),
+        }
+    }
+
+    /// The bytes as they are now (none for a file read on demand: see [`Target::materialize`]).
     pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             Target::Borrowed(s) => s,
+            Target::Lazy(_) => &[],
             Target::InPlace(b) => b,
             Target::Owned(v) => v,
         }
     }
 
+    /// Reads a file read on demand whole into a copy, for the replay that writes.
+    pub(crate) fn materialize(&mut self) -> Result<(), HiveError> {
+        if let Target::Lazy(l) = self {
+            let v = l.read_all().ok_or_else(|| HiveError::Read {
+                reason: l.error().unwrap_or("the hive could not be read").to_owned(),
+            })?;
+            *self = Target::Owned(v);
+        }
+        Ok(())
+    }
+
     /// The bytes, writable (copying a borrowed primary first).
     fn bytes_mut(&mut self) -> Result<&mut [u8], HiveError> {
+        self.materialize()?;
         if let Target::Borrowed(s) = self {
             *self = Target::Owned(copy_primary(s)?);
         }
         Ok(match self {
             Target::InPlace(b) => b,
             Target::Owned(v) => v.as_mut_slice(),
-            Target::Borrowed(_) => &mut [],
+            Target::Borrowed(_) | Target::Lazy(_) => &mut [],
         })
     }
 
@@ -194,6 +228,7 @@ impl<'b> Target<'b> {
     fn ensure(&mut self, hbins_size: u32, limits: &Limits) -> Result<(), HiveError> {
         let want = BASE_BLOCK_SIZE + us(hbins_size);
         Limits::check("max_hive_size", want as u64, limits.max_hive_size)?;
+        self.materialize()?;
         let moved = match self {
             Target::Borrowed(s) => Some(copy_primary(s)?),
             Target::InPlace(b) if want > b.len() => Some(copy_primary(b)?),
@@ -208,13 +243,20 @@ impl<'b> Target<'b> {
         Ok(())
     }
 
-    /// The result as the hive's storage.
-    pub(crate) fn into_cow(self) -> std::borrow::Cow<'b, [u8]> {
-        match self {
-            Target::Borrowed(s) => std::borrow::Cow::Borrowed(s),
-            Target::InPlace(b) => std::borrow::Cow::Borrowed(b),
-            Target::Owned(v) => std::borrow::Cow::Owned(v),
-        }
+    /// The result as the hive's storage: its bytes, or (read on demand) an overlay of no pages.
+    pub(crate) fn into_storage(self) -> Result<(std::borrow::Cow<'b, [u8]>, Option<Overlay<'b>>), HiveError> {
+        Ok(match self {
+            Target::Borrowed(s) => (std::borrow::Cow::Borrowed(s), None),
+            Target::InPlace(b) => (std::borrow::Cow::Borrowed(b), None),
+            Target::Owned(v) => (std::borrow::Cow::Owned(v), None),
+            Target::Lazy(l) => {
+                let len = l.len();
+                let base = l.get(0, BASE_BLOCK_SIZE.min(len)).map(<[u8]>::to_vec).ok_or_else(|| HiveError::Read {
+                    reason: l.error().unwrap_or("the base block could not be read").to_owned(),
+                })?;
+                (std::borrow::Cow::Borrowed(&[][..]), Some(Overlay::new(Primary::Lazy(l), base, len, Vec::new())))
+            }
+        })
     }
 }
 
@@ -223,8 +265,8 @@ impl<'b> Target<'b> {
 pub(crate) enum Recovered<'b> {
     /// The target, with the logs' pages written into it (or unchanged when nothing applied).
     Target(Target<'b>),
-    /// The borrowed primary, unchanged, and what the logs change on top of it.
-    Overlay(&'b [u8], Overlay<'b>),
+    /// The primary, unchanged (borrowed or read on demand), with what the logs change on top of it.
+    Overlay(Overlay<'b>),
 }
 
 /// Replays `logs` over a dirty primary held in `target`. Returns the recovered hive, whether
@@ -287,6 +329,56 @@ pub(crate) fn recover<'b>(
 fn set_status(rec: &mut Recovery, idx: usize, status: LogStatus) {
     if let Some(r) = rec.logs.get_mut(idx) {
         r.status = status;
+    }
+}
+
+/// How many leading bytes of a transaction log replay can look at, found by reading only its
+/// headers: for a new-format log, up to the end of its last `HvLE` entry (what follows, often
+/// megabytes of entries from before the log was last reused, is never read by replay); for
+/// anything else (an old-format or damaged log), all of it. Replaying the first `n` bytes gives
+/// exactly what replaying the whole file gives.
+///
+/// `read(offset, buf)` fills `buf` from the log; it is called for the base block and one 40-byte
+/// header per entry. Meant for logs inside disk images, where reading costs.
+///
+/// ```
+/// # let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/");
+/// let log = std::fs::read(format!("{dir}SYSTEM.LOG1")).unwrap();
+/// let n = regnet_hive::log_bytes_needed(log.len() as u64, |off, buf: &mut [u8]| {
+///     let off = off as usize;
+///     buf.copy_from_slice(&log[off..off + buf.len()]);
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// assert!(n <= log.len() as u64);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn log_bytes_needed<E>(len: u64, mut read: impl FnMut(u64, &mut [u8]) -> Result<(), E>) -> Result<u64, E> {
+    let sector = SECTOR as u64;
+    if len < sector {
+        return Ok(len);
+    }
+    let mut head = [0u8; SECTOR];
+    read(0, &mut head)?;
+    match BaseBlock::parse(&head) {
+        Ok(b) if b.checksum_valid && b.file_type == 6 => {}
+        _ => return Ok(len),
+    }
+    let mut off = sector;
+    // Each step moves on by at least one sector, so this ends within len / 512 steps.
+    loop {
+        let Some(end) = off.checked_add(HVLE_HEADER as u64).filter(|&e| e <= len) else { return Ok(len) };
+        let mut hdr = [0u8; HVLE_HEADER];
+        read(off, &mut hdr)?;
+        if hdr.get(..4) != Some(b"HvLE") {
+            // Replay stops here whatever follows.
+            return Ok(off);
+        }
+        let size = u64::from(u32_at(&hdr, 4).unwrap_or(0));
+        match off.checked_add(size) {
+            Some(next) if size >= sector && size % sector == 0 && next <= len && end <= next => off = next,
+            // A bad size: replay reports it, and may need to know where the file ends.
+            _ => return Ok(len),
+        }
     }
 }
 
@@ -625,19 +717,25 @@ fn replay_new<'l>(
 fn apply_new<'b>(target: Target<'b>, c: Changes<'b>, limits: &Limits) -> Result<Recovered<'b>, HiveError> {
     let (seq, hbins_size, flags) = c.last;
     let want = BASE_BLOCK_SIZE + us(c.hbins_max);
-    if let Target::Borrowed(primary) = target {
-        // The overlay serves whole pages; a primary that ends inside a page and must grow is copied.
-        let whole_pages = primary.len().checked_sub(BASE_BLOCK_SIZE).is_some_and(|n| n % us(PAGE) == 0);
-        if let Some(head) = primary.get(..BASE_BLOCK_SIZE).filter(|_| whole_pages || want <= primary.len()) {
-            let mut base = head.to_vec();
-            if let (Some(dst), Some(src)) = (base.get_mut(..SECTOR), c.new_base) {
-                dst.copy_from_slice(src);
-            }
-            finish_base(&mut base, seq, hbins_size, Some(flags));
-            return Ok(Recovered::Overlay(primary, Overlay::new(base, want.max(primary.len()), c.pages)));
+    // The overlay serves whole pages; a primary that ends inside a page and must grow is copied.
+    let plen = target.len();
+    let whole_pages = plen.checked_sub(BASE_BLOCK_SIZE).is_some_and(|n| n % us(PAGE) == 0);
+    let head = target.head().filter(|h| h.len() == BASE_BLOCK_SIZE && (whole_pages || want <= plen)).map(<[u8]>::to_vec);
+    let (primary, mut target) = match target {
+        Target::Borrowed(s) if head.is_some() => (Some(Primary::Slice(s)), None),
+        Target::Lazy(l) if head.is_some() => (Some(Primary::Lazy(l)), None),
+        other => (None, Some(other)),
+    };
+    if let (Some(primary), Some(mut base)) = (primary, head) {
+        if let (Some(dst), Some(src)) = (base.get_mut(..SECTOR), c.new_base) {
+            dst.copy_from_slice(src);
         }
+        finish_base(&mut base, seq, hbins_size, Some(flags));
+        return Ok(Recovered::Overlay(Overlay::new(primary, base, want.max(plen), c.pages)));
     }
-    let mut target = target;
+    let Some(mut target) = target.take() else {
+        return Err(HiveError::Read { reason: "the primary could not be read".into() });
+    };
     target.ensure(c.hbins_max, limits)?;
     let buf = target.bytes_mut()?;
     if let (Some(dst), Some(src)) = (buf.get_mut(..SECTOR), c.new_base) {
@@ -670,6 +768,7 @@ fn replay_old(
     limits: &Limits,
     rec: &mut Recovery,
 ) -> Result<bool, HiveError> {
+    target.materialize()?;
     // With a damaged base block, the first hive bin's timestamp stands in for it.
     let stamp = if base.checksum_valid {
         base.last_written.0

@@ -70,6 +70,45 @@ fn expected(tree: &KeySpec) -> KeySpec {
     t
 }
 
+/// A hive file in memory behind the on-demand interface, counting the bytes asked for; reads past
+/// `fail_from` fail.
+struct Counted {
+    bytes: Vec<u8>,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    fail_from: u64,
+}
+
+impl Counted {
+    fn new(bytes: &[u8]) -> Box<Counted> {
+        Box::new(Counted { bytes: bytes.to_vec(), read: Default::default(), fail_from: u64::MAX })
+    }
+}
+
+impl regnet_hive::Source for Counted {
+    fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        if offset + buf.len() as u64 > self.fail_from {
+            return Err(std::io::Error::other("the disk image is unreadable here"));
+        }
+        self.read.fetch_add(buf.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let o = offset as usize;
+        buf.copy_from_slice(&self.bytes[o..o + buf.len()]);
+        Ok(())
+    }
+}
+
+/// `log` cut to what `log_bytes_needed` says replay can look at.
+fn needed(log: &[u8]) -> &[u8] {
+    let n = regnet_hive::log_bytes_needed(log.len() as u64, |off, buf: &mut [u8]| {
+        buf.copy_from_slice(&log[off as usize..off as usize + buf.len()]);
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    &log[..n as usize]
+}
+
 fn open_dirty<'a>(primary: &'a [u8], log1: &'a [u8], log2: &'a [u8]) -> Hive<'a> {
     let opts = OpenOptions::new().log(LogFile::new("LOG1", log1)).log(LogFile::new("LOG2", log2));
     Hive::open_with(primary, &opts).expect("opens")
@@ -120,6 +159,59 @@ proptest! {
         prop_assert_eq!(read_tree(&stale), expected(&before));
     }
 
+    /// A hive read on demand (`open_source`) reads the same as the bytes in memory, dirty (its
+    /// logs replayed over it) or clean.
+    #[test]
+    fn hives_read_on_demand_read_the_same(before in key_strategy(), after in key_strategy(), entries in 1usize..4) {
+        let o = WriterOptions::default();
+        let (b, a) = (write_hive(&before, &o), write_hive(&after, &o));
+        let src_a = Counted::new(&a);
+        let clean = Hive::open_source(&*src_a, &OpenOptions::new()).expect("clean opens");
+        prop_assert_eq!(read_tree(&clean), expected(&after));
+        let mem = Hive::open(&a[..]).unwrap();
+        prop_assert_eq!(clean.bytes(), mem.bytes());
+        let d = new_format_logs(&b, &a, entries, LogSplit::Split);
+        let opts = OpenOptions::new().log(LogFile::new("LOG1", &d.log1)).log(LogFile::new("LOG2", &d.log2));
+        let src_p = Counted::new(&d.primary);
+        let lazy = Hive::open_source(&*src_p, &opts).expect("dirty opens");
+        let mem = Hive::open_with(&d.primary[..], &opts).expect("opens");
+        prop_assert_eq!(read_tree(&lazy), expected(&after));
+        prop_assert_eq!(lazy.recovery(), mem.recovery());
+        prop_assert_eq!(lazy.bytes(), mem.bytes());
+    }
+
+    /// Replaying only the part of each log that `log_bytes_needed` names gives the same hive as
+    /// replaying the whole logs, whatever follows the entries (stale entries, junk) and whichever
+    /// byte of the logs is damaged.
+    #[test]
+    fn the_needed_part_of_the_logs_replays_the_same(
+        before in key_strategy(), after in key_strategy(), entries in 1usize..5,
+        junk in proptest::collection::vec(any::<u8>(), 0..3000), hit in any::<(bool, u16, u8)>(),
+    ) {
+        let o = WriterOptions::default();
+        let (b, a) = (write_hive(&before, &o), write_hive(&after, &o));
+        let d = new_format_logs(&b, &a, entries, LogSplit::Split);
+        let (mut l1, mut l2) = (d.log1.clone(), d.log2.clone());
+        // Stale data after the entries, as Windows leaves it when it reuses a log.
+        l1.extend_from_slice(&junk);
+        l2.extend_from_slice(&d.log1);
+        let damaged = if hit.0 { &mut l1 } else { &mut l2 };
+        if !damaged.is_empty() {
+            let i = usize::from(hit.1) % damaged.len();
+            damaged[i] ^= hit.2;
+        }
+        let whole = OpenOptions::new().log(LogFile::new("LOG1", &l1)).log(LogFile::new("LOG2", &l2));
+        let part = OpenOptions::new().log(LogFile::new("LOG1", needed(&l1))).log(LogFile::new("LOG2", needed(&l2)));
+        match (Hive::open_with(&d.primary[..], &whole), Hive::open_with(&d.primary[..], &part)) {
+            (Ok(x), Ok(y)) => {
+                prop_assert_eq!(x.recovery(), y.recovery());
+                prop_assert_eq!(x.bytes(), y.bytes());
+            }
+            (x, y) => prop_assert_eq!(x.err(), y.err()),
+        }
+        prop_assert!(needed(&d.log2).len() <= d.log2.len());
+    }
+
     /// The same with an old-format (DIRT) log.
     #[test]
     fn old_format_log_replays(before in key_strategy(), after in key_strategy()) {
@@ -130,6 +222,50 @@ proptest! {
         prop_assert!(hive.recovery().recovered);
         prop_assert_eq!(read_tree(&hive), expected(&after));
     }
+}
+
+#[test]
+fn a_hive_read_on_demand_reads_little_and_reports_failed_reads() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/example");
+    let read = |n: &str| std::fs::read(dir.join(n)).expect("example file");
+    // A big hive: a large tree whose network keys sit in a few of its pages.
+    let mut tree = KeySpec::new("ROOT").with_subkey(
+        KeySpec::new("Select").with_value(ValueSpec::dword("Current", 1)),
+    );
+    for i in 0..3000 {
+        tree = tree.with_subkey(KeySpec::new(format!("k{i:04}").as_str()).with_value(ValueSpec::binary("pad", vec![7u8; 500])));
+    }
+    let big = write_hive(&tree, &WriterOptions::default());
+    let src = Counted::new(&big);
+    let asked = src.read.clone();
+    let hive = Hive::open_source(&*src, &OpenOptions::new()).unwrap();
+    let current = hive.key("Select").unwrap().value("Current").unwrap().unwrap().u32().unwrap();
+    assert_eq!(current, 1);
+    let n = asked.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("a lookup in a {} byte hive read {n} bytes of it", big.len());
+    assert!(big.len() > 1_000_000 && n < big.len() as u64 / 4, "{n} of {}", big.len());
+
+    // A source that fails past its first 64 KiB: opening works, reading far keys gives Read errors.
+    let mut failing = Counted::new(&big);
+    failing.fail_from = 64 * 1024;
+    let hive = Hive::open_source(&*failing, &OpenOptions::new()).unwrap();
+    let mut errors = Vec::new();
+    let mut walk = hive.walk();
+    while let Some(e) = walk.next_entry() {
+        if let Err(e) = e {
+            errors.push(e);
+        }
+    }
+    assert!(errors.iter().any(|e| matches!(e, regnet_hive::HiveError::Read { .. })), "{errors:?}");
+    assert!(errors.iter().all(|e| !e.to_string().is_empty()));
+
+    // The example hive with its logs, read on demand, is the example hive.
+    let (p, l1, l2) = (read("SYSTEM"), read("SYSTEM.LOG1"), read("SYSTEM.LOG2"));
+    let opts = OpenOptions::new().log(LogFile::new("SYSTEM.LOG1", &l1)).log(LogFile::new("SYSTEM.LOG2", &l2));
+    let src = Counted::new(&p);
+    let lazy = Hive::open_source(&*src, &opts).unwrap();
+    let mem = Hive::open_with(&p[..], &opts).unwrap();
+    assert_eq!(read_tree(&lazy), read_tree(&mem));
 }
 
 #[test]

@@ -93,10 +93,7 @@ fn extract_source(
     let table = read_partitions(disk.as_mut(), &opts.image_limits)?;
     let chosen = choose_partition(disk.as_mut(), &table, opts)?;
 
-    let (files, contents) = read_hive_files(disk.as_mut(), &chosen, &opts.image_limits, !opts.hive.no_logs)?;
-    let system = contents.first().map(|c| c.1.as_slice()).unwrap_or_default();
-    let logs: Vec<LogFile<'_>> = contents.iter().skip(1).map(|(n, d)| LogFile::new(n.clone(), d)).collect();
-    let mut report = crate::report_from_hive_bytes(system, &logs, &opts.hive)?;
+    let (files, mut report) = report_from_volume(disk.as_mut(), &chosen, opts)?;
     report.source = Some(ImageSource {
         image: name.to_owned(),
         container: format_name(format).to_owned(),
@@ -196,39 +193,84 @@ fn has_system_hive(disk: &mut dyn VirtualDisk, p: &Partition, limits: &ImageLimi
     }
 }
 
-/// A file read from the volume: (name, bytes).
-type NamedFile = (String, Vec<u8>);
-
-/// Reads SYSTEM and, when `logs` allows and the hive is dirty, whichever of SYSTEM.LOG1,
-/// SYSTEM.LOG2 and SYSTEM.LOG exist (names matched case-insensitively by the NTFS lookup). The logs
-/// of a clean hive are never read: they cannot change what is read. Returns the paths read and
-/// (name, bytes) pairs, SYSTEM first.
-fn read_hive_files(
+/// The report from the hive on the chosen volume, and the paths of the files read. The hive is read
+/// on demand (only the pages the report needs); its logs only when it is dirty and `opts` allows,
+/// and only as far as their entries go ([`regnet_hive::log_bytes_needed`]).
+fn report_from_volume(
     disk: &mut dyn VirtualDisk,
     p: &Partition,
-    limits: &ImageLimits,
-    logs: bool,
-) -> Result<(Vec<String>, Vec<NamedFile>)> {
-    let mut vol = regnet_image::ntfs::NtfsVolume::open(disk, p.start, p.len, limits)?;
-    let mut files = Vec::new();
-    let mut contents: Vec<NamedFile> = Vec::new();
-    for (i, suffix) in ["", ".LOG1", ".LOG2", ".LOG"].iter().enumerate() {
-        if i == 1 {
-            // A base block that does not even parse may be replaced from a log: read them then too.
-            let dirty = contents.first().is_none_or(|c| BaseBlock::parse(&c.1).map_or(true, |b| b.is_dirty()));
-            if !(logs && dirty) {
-                break;
-            }
+    opts: &ExtractOptions,
+) -> Result<(Vec<String>, Report)> {
+    let mut vol = regnet_image::ntfs::NtfsVolume::open(disk, p.start, p.len, &opts.image_limits)?;
+    let id = vol.find(SYSTEM_HIVE)?;
+    let system = vol.open_data(id)?;
+    let mut files = vec![SYSTEM_HIVE.to_owned()];
+    // The base block says whether the logs can matter. One that does not even parse may be
+    // replaced from a log: read them then too.
+    let mut head = vec![0u8; usize::try_from(system.len()).map_or(4096, |n| n.min(4096))];
+    let n = vol.read_at(&system, 0, &mut head)?;
+    let dirty = BaseBlock::parse(head.get(..n).unwrap_or_default()).map_or(true, |b| b.is_dirty());
+    let mut logs: Vec<(String, Vec<u8>)> = Vec::new();
+    if dirty && !opts.hive.no_logs {
+        for suffix in [".LOG1", ".LOG2", ".LOG"] {
+            let path = format!("{SYSTEM_HIVE}{suffix}");
+            let id = match vol.find(&path) {
+                Ok(id) => id,
+                Err(ImageError::NotFound { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let data = vol.open_data(id)?;
+            let needed = regnet_hive::log_bytes_needed(data.len(), |off, buf: &mut [u8]| read_exact(&mut vol, &data, off, buf))?;
+            let mut bytes = vec![0u8; usize::try_from(needed).unwrap_or(0)];
+            read_exact(&mut vol, &data, 0, &mut bytes)?;
+            logs.push((format!("SYSTEM{suffix}"), bytes));
+            files.push(path);
         }
-        let path = format!("{SYSTEM_HIVE}{suffix}");
-        let id = match vol.find(&path) {
-            Ok(id) => id,
-            Err(ImageError::NotFound { .. }) if i > 0 => continue,
-            Err(e) => return Err(e.into()),
-        };
-        let data = vol.read_file(id)?;
-        contents.push((format!("SYSTEM{suffix}"), data));
-        files.push(path);
     }
-    Ok((files, contents))
+    let refs: Vec<LogFile<'_>> = logs.iter().map(|(n, d)| LogFile::new(n.clone(), d)).collect();
+    let vol = std::sync::Mutex::new(vol);
+    let source = HiveFile { vol: &vol, data: system };
+    let report = crate::report_from_hive_source(&source, &refs, &opts.hive)?;
+    Ok((files, report))
+}
+
+/// Fills `buf` from `pos` of a file; the file ending first is an error.
+fn read_exact(
+    vol: &mut regnet_image::ntfs::NtfsVolume<'_>,
+    data: &regnet_image::ntfs::FileData,
+    pos: u64,
+    buf: &mut [u8],
+) -> std::result::Result<(), ImageError> {
+    let n = vol.read_at(data, pos, buf)?;
+    if n < buf.len() {
+        return Err(ImageError::Truncated {
+            what: "file on the NTFS volume",
+            offset: pos,
+            needed: buf.len() as u64,
+            available: n as u64,
+        });
+    }
+    Ok(())
+}
+
+/// The hive file on the volume, for [`regnet_hive::Hive::open_source`].
+struct HiveFile<'v, 'd> {
+    vol: &'v std::sync::Mutex<regnet_image::ntfs::NtfsVolume<'d>>,
+    data: regnet_image::ntfs::FileData,
+}
+
+impl regnet_hive::Source for HiveFile<'_, '_> {
+    fn len(&self) -> u64 {
+        self.data.len()
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        let mut vol = match self.vol.lock() {
+            Ok(v) => v,
+            // A panic elsewhere cannot leave the volume half-changed in a way that matters here:
+            // reads only fill caches.
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        read_exact(&mut vol, &self.data, offset, buf).map_err(std::io::Error::other)
+    }
 }

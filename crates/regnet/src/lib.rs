@@ -170,6 +170,46 @@ pub fn report_from_hive_bytes(primary: &[u8], logs: &[LogFile<'_>], opts: &Optio
     finish_report(&hive)
 }
 
+/// A report from a hive read on demand from `source` (a file in a store of the caller's): only the
+/// parts of the hive the report needs are read (see [`regnet_hive::Hive::open_source`]). The logs
+/// are given whole, or cut to [`regnet_hive::log_bytes_needed`].
+///
+/// ```
+/// struct Store(Vec<u8>); // stands in for a backup store's random-access reads
+/// impl regnet::hive::Source for Store {
+///     fn len(&self) -> u64 {
+///         self.0.len() as u64
+///     }
+///     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+///         let at = offset as usize;
+///         buf.copy_from_slice(self.0.get(at..at + buf.len()).ok_or(std::io::ErrorKind::UnexpectedEof)?);
+///         Ok(())
+///     }
+/// }
+/// # let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/");
+/// let primary = std::fs::read(format!("{dir}SYSTEM")).unwrap();
+/// let log1 = std::fs::read(format!("{dir}SYSTEM.LOG1")).unwrap();
+/// let log2 = std::fs::read(format!("{dir}SYSTEM.LOG2")).unwrap();
+/// let logs = [regnet::hive::LogFile::new("SYSTEM.LOG1", &log1), regnet::hive::LogFile::new("SYSTEM.LOG2", &log2)];
+/// let report = regnet::report_from_hive_source(&Store(primary), &logs, &Default::default())?;
+/// assert_eq!(report.adapters[0].ipv4.len(), 2);
+/// # Ok::<(), regnet::Error>(())
+/// ```
+pub fn report_from_hive_source<'a>(
+    source: &'a dyn regnet_hive::Source,
+    logs: &[LogFile<'a>],
+    opts: &Options,
+) -> Result<Report> {
+    let mut o = OpenOptions::new().limits(opts.limits);
+    if !opts.no_logs {
+        for l in logs {
+            o = o.log(l.clone());
+        }
+    }
+    let hive = Hive::open_source(source, &o)?;
+    finish_report(&hive)
+}
+
 /// The report of an open hive, with the hive's own warnings first.
 fn finish_report(hive: &Hive<'_>) -> Result<Report> {
     let mut report = report_from_hive(hive)?;
