@@ -44,7 +44,9 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     crate::limits_opt::apply(&args.limits, &mut opts.hive.limits, &mut opts.image_limits)?;
     let many = args.images.len() > 1;
     let results = extract_all(&args.images, &opts, args.jobs);
-    let mut out = std::io::stdout().lock();
+    // Buffered, and flushed after each image (a locked stdout alone writes line by line: hundreds
+    // of system calls for one pretty-printed report).
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed = 0usize;
     for (image, (result, elapsed)) in args.images.iter().zip(results) {
         if args.stats {
@@ -77,7 +79,8 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
                 write!(out, "{head}{}{}", source_line(r), table(r))
             }
             (Err(_), _, _) => Ok(()),
-        };
+        }
+        .and_then(|()| out.flush());
         if let Err(e) = &result {
             failed += 1;
             eprintln!("regnet: {}: {e}", image.display());

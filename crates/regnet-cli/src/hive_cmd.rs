@@ -56,13 +56,14 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
             if args.no_mmap { " (files read whole)" } else { " (files memory-mapped: only the pages read are loaded)" }
         );
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let res = match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from).and_then(|()| writeln!(out))
         }
         Format::Table => write!(out, "{}", table(&report)),
-    };
+    }
+    .and_then(|()| out.flush());
     match res {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),

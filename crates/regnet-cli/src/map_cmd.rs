@@ -82,13 +82,14 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     };
     let vms = args.inputs.iter().map(|p| load_vm(p)).collect::<Result<Vec<_>, _>>()?;
     let mapping = regnet_map::map(&vms, &plan, table.as_ref()).map_err(|e| CliError(e.to_string()))?;
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let res = match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, &mapping).map_err(std::io::Error::from).and_then(|()| writeln!(out))
         }
         Format::Table => write!(out, "{}", table_text(&mapping)),
-    };
+    }
+    .and_then(|()| out.flush());
     match res {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
