@@ -65,17 +65,60 @@ pub fn log_replay(data: &[u8]) {
         // Differential: a borrowed primary is read through an overlay of the logged pages, an
         // owned one gets them written. Both must read the same hive, down to every error, except
         // where the overlay refuses to copy overlapping bins past the hive's size.
-        // (Fresh hives for both: each counts its own work against the limits.)
+        // (Fresh hives for all: each counts its own work against the limits.)
         let borrowed = Hive::open_with(primary, &opts);
         let owned = Hive::open_with(primary.to_vec(), &opts);
-        let (a, b) = (digest(borrowed.as_ref()), digest(owned.as_ref()));
+        let mem = Mem(primary);
+        let lazy = Hive::open_source(&mem, &opts);
+        let (a, b, c) = (digest(borrowed.as_ref()), digest(owned.as_ref()), digest(lazy.as_ref()));
         if !a.contains("max_hive_size") {
             assert_eq!(a, b, "overlay and written replay differ");
         }
+        if !c.contains("max_hive_size") {
+            assert_eq!(c, b, "a hive read on demand differs from one in memory");
+        }
+        // Only the part of each log that log_bytes_needed names: the same hive.
+        let (n1, n2) = (needed(&log1), needed(&log2));
+        let cut = OpenOptions::new().limits(limits()).log(LogFile::new("LOG1", n1)).log(LogFile::new("LOG2", n2));
+        let d = digest(Hive::open_with(primary.to_vec(), &cut).as_ref());
+        assert_eq!(d, b, "replaying the needed part of the logs differs from the whole logs");
         if let (Ok(x), Ok(y)) = (&borrowed, &owned) {
             assert_eq!(x.recovery(), y.recovery());
             assert_eq!(x.bytes().len(), y.bytes().len());
         }
+    }
+}
+
+/// A hive in memory behind the on-demand interface.
+struct Mem<'a>(&'a [u8]);
+
+impl regnet_hive::Source for Mem<'_> {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        let at = usize::try_from(offset).map_err(std::io::Error::other)?;
+        let src = at.checked_add(buf.len()).and_then(|end| self.0.get(at..end)).ok_or(std::io::ErrorKind::UnexpectedEof)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
+/// `log` cut to what replay can look at.
+fn needed(log: &[u8]) -> &[u8] {
+    let n = regnet_hive::log_bytes_needed(log.len() as u64, |off, buf: &mut [u8]| {
+        let at = off as usize;
+        match at.checked_add(buf.len()).and_then(|end| log.get(at..end)) {
+            Some(src) => {
+                buf.copy_from_slice(src);
+                Ok(())
+            }
+            None => Err(()),
+        }
+    });
+    match n {
+        Ok(n) => log.get(..n as usize).unwrap_or(log),
+        Err(()) => panic!("log_bytes_needed read outside the log"),
     }
 }
 

@@ -121,6 +121,9 @@ impl<'a> Lazy<'a> {
 
     /// `len` bytes at file offset `off` when they lie inside one chunk.
     pub(crate) fn get(&self, off: usize, len: usize) -> Option<&[u8]> {
+        if len == 0 {
+            return (off <= self.len).then_some(&[][..]);
+        }
         let within = off % CHUNK;
         if within + len > CHUNK {
             return None;
