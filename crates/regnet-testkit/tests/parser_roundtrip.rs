@@ -275,6 +275,41 @@ fn a_hive_read_on_demand_reads_little_and_reports_failed_reads() {
     assert_eq!(read_tree(&lazy), read_tree(&mem));
 }
 
+/// `Hive` (in memory, read on demand, with an overlay of logged pages) is `Send + Sync`, and many
+/// threads walking one hive read on demand at once all read what one thread reads from memory.
+#[test]
+fn threads_share_a_hive_read_on_demand() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Hive<'static>>();
+    send_sync::<Key<'static>>();
+    send_sync::<regnet_hive::Value<'static>>();
+
+    let mut tree = KeySpec::new("ROOT");
+    for i in 0..400 {
+        tree = tree.with_subkey(
+            KeySpec::new(format!("k{i:03}").as_str())
+                .with_value(ValueSpec::binary("pad", vec![i as u8; 700 + i]))
+                .with_subkey(KeySpec::new("child").with_value(ValueSpec::dword("n", i as u32))),
+        );
+    }
+    let after = tree.clone();
+    let mut before = tree;
+    before.subkeys.truncate(300);
+    let o = WriterOptions::default();
+    let (b, a) = (write_hive(&before, &o), write_hive(&after, &o));
+    let d = new_format_logs(&b, &a, 3, LogSplit::Split);
+    let opts = OpenOptions::new().log(LogFile::new("LOG1", &d.log1)).log(LogFile::new("LOG2", &d.log2));
+    let src = Counted::new(&d.primary);
+    let lazy = Hive::open_source(&*src, &opts).unwrap();
+    let want = expected(&after);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6).map(|_| s.spawn(|| read_tree(&lazy))).collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap(), want);
+        }
+    });
+}
+
 #[test]
 fn example_replay_changes_what_it_should() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/example");
