@@ -17,6 +17,9 @@ pub struct Args {
     /// Do not replay HIVE.LOG1 / HIVE.LOG2 even when the hive is dirty.
     #[arg(long)]
     no_logs: bool,
+    /// Read the files instead of memory-mapping them (for files another process may be changing).
+    #[arg(long)]
+    no_mmap: bool,
     /// Largest hive file accepted, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 512)]
     max_hive_mib: u64,
@@ -61,23 +64,31 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 pub fn run(args: &Args) -> Result<ExitCode, CliError> {
-    let primary = std::fs::read(&args.hive).map_err(|e| CliError::file(&args.hive, e))?;
+    let mut limits = Limits::default();
+    limits.max_hive_size = args.max_hive_mib.saturating_mul(1 << 20);
+    crate::limits_opt::apply(&args.limits, &mut limits, &mut regnet::ImageLimits::default())?;
+    // Mapped (nothing is read until the walk touches it), or read after a size check.
+    let open = |p: &std::path::Path, max: u64| -> io::Result<crate::mapped::Bytes> {
+        if args.no_mmap {
+            crate::mapped::read_within(p, max)
+        } else {
+            crate::mapped::open(p)
+        }
+    };
+    let primary = open(&args.hive, limits.max_hive_size).map_err(|e| CliError::file(&args.hive, e))?;
     let log_paths = if args.no_logs { Vec::new() } else { regnet::find_logs(&args.hive) };
     let mut log_data = Vec::new();
     for p in &log_paths {
-        match std::fs::read(p) {
+        match open(p, limits.max_log_size) {
             Ok(d) => log_data.push((p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), d)),
             Err(e) => eprintln!("regnet: {}: {e} (log not used)", p.display()),
         }
     }
-    let mut limits = Limits::default();
-    limits.max_hive_size = args.max_hive_mib.saturating_mul(1 << 20);
-    crate::limits_opt::apply(&args.limits, &mut limits, &mut regnet::ImageLimits::default())?;
     let mut opts = OpenOptions::new().limits(limits);
     for (name, d) in &log_data {
-        opts = opts.log(LogFile::new(name.clone(), d));
+        opts = opts.log(LogFile::new(name.clone(), d.as_ref()));
     }
-    let hive = Hive::open_with(&primary[..], &opts).map_err(|e| CliError::file(&args.hive, e))?;
+    let hive = Hive::open_with(primary.as_ref(), &opts).map_err(|e| CliError::file(&args.hive, e))?;
     for w in hive.warnings() {
         eprintln!("regnet: {}: warning: {w}", args.hive.display());
     }
@@ -160,15 +171,27 @@ fn write_jsonl(hive: &Hive<'_>, out: &mut impl Write, nerr: &mut u64) -> io::Res
             }
         };
         let mut errors = Vec::new();
-        let vals = values_of(&entry.key, &mut errors);
+        // Names decoded first (they borrow from this list), data hex-encoded straight from the
+        // hive's bytes (no copy of the data in between).
+        let mut vals = Vec::new();
+        for v in entry.key.values() {
+            match v {
+                Ok(v) => vals.push((v.name().to_string_lossy(), v)),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        let mut bad = 0u64;
         let values = vals
             .iter()
-            .map(|(name, t, d)| match d {
-                Ok(d) => JsonValue { name, data_type: *t, data: Some(hex(d)), error: None },
-                Err(e) => JsonValue { name, data_type: *t, data: None, error: Some(e.clone()) },
+            .map(|(name, v)| match v.data() {
+                Ok(d) => JsonValue { name, data_type: v.raw_type(), data: Some(hex(&d)), error: None },
+                Err(e) => {
+                    bad += 1;
+                    JsonValue { name, data_type: v.raw_type(), data: None, error: Some(e.to_string()) }
+                }
             })
             .collect::<Vec<_>>();
-        *nerr += errors.len() as u64 + vals.iter().filter(|v| v.2.is_err()).count() as u64;
+        *nerr += errors.len() as u64 + bad;
         let rec = JsonKey { path: entry.path, last_written: entry.key.last_written().to_string(), values, errors };
         serde_json::to_writer(&mut *out, &rec)?;
         out.write_all(b"\n")?;

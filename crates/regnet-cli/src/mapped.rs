@@ -41,3 +41,13 @@ pub fn open(path: &Path) -> std::io::Result<Bytes> {
         Err(_) => std::fs::read(path).map(Bytes::Read),
     }
 }
+
+/// Reads `path` whole, after checking that it is no larger than `max` bytes (so that a huge file
+/// is refused before anything is allocated for it).
+pub fn read_within(path: &Path, max: u64) -> std::io::Result<Bytes> {
+    let len = std::fs::metadata(path)?.len();
+    if len > max {
+        return Err(std::io::Error::other(format!("{len} bytes is over the limit of {max} bytes")));
+    }
+    std::fs::read(path).map(Bytes::Read)
+}

@@ -110,8 +110,16 @@ pub fn find_logs(hive: &Path) -> Vec<PathBuf> {
 /// ```
 pub fn report_from_hive_file(path: impl AsRef<Path>, opts: &Options) -> Result<Report> {
     let path = path.as_ref();
-    let read = |p: &Path| std::fs::read(p).map_err(|source| Error::Io { path: p.to_owned(), source });
-    let primary = read(path)?;
+    // Sizes are checked before anything is read: a file over its limit costs no memory.
+    let read = |p: &Path, limit: &'static str, max: u64| -> Result<Vec<u8>> {
+        let io = |source| Error::Io { path: p.to_owned(), source };
+        let len = std::fs::metadata(p).map_err(io)?.len();
+        if len > max {
+            return Err(regnet_hive::HiveError::LimitExceeded { limit, value: len, max }.into());
+        }
+        std::fs::read(p).map_err(io)
+    };
+    let primary = read(path, "max_hive_size", opts.limits.max_hive_size)?;
     let log_paths = if opts.no_logs {
         Vec::new()
     } else if opts.logs.is_empty() {
@@ -122,7 +130,7 @@ pub fn report_from_hive_file(path: impl AsRef<Path>, opts: &Options) -> Result<R
     let mut logs = Vec::new();
     for p in &log_paths {
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        logs.push((name, read(p)?));
+        logs.push((name, read(p, "max_log_size", opts.limits.max_log_size)?));
     }
     let refs: Vec<LogFile<'_>> = logs.iter().map(|(n, d)| LogFile::new(n.clone(), d)).collect();
     report_from_hive_bytes(&primary, &refs, opts)
