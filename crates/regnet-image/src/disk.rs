@@ -44,6 +44,51 @@ pub fn check_range(what: &'static str, offset: u64, len: usize, size: u64) -> Re
     }
 }
 
+/// A piece of a read through a chain of differencing layers (VHD, VHDX) still to be served: `len`
+/// bytes of layer `layer` at virtual offset `voff`, going to `buf[at..at + len]`.
+pub(crate) struct Piece {
+    pub(crate) layer: usize,
+    pub(crate) voff: u64,
+    pub(crate) at: usize,
+    pub(crate) len: usize,
+}
+
+/// One file of a differencing chain, for [`read_chain`].
+pub(crate) trait ChainLayer {
+    /// Serves `piece` (whose bytes are `out`) from this layer, queueing in `work` what it defers
+    /// to the layer below (`piece.layer + 1`).
+    fn read(&mut self, piece: &Piece, out: &mut [u8], work: &mut Vec<Piece>) -> Result<()>;
+}
+
+/// Fills `buf` from virtual offset `offset` of a chain whose top layer is `layers[0]` (`what`: the
+/// disk, then the read, for errors). An explicit
+/// work list instead of recursion: a piece a differencing layer does not hold is queued for the
+/// layer below it; below the last layer there is nothing (zeros, never reached for a valid chain).
+pub(crate) fn read_chain<L: ChainLayer>(
+    (disk, what): (&'static str, &'static str),
+    layers: &mut [L],
+    size: u64,
+    offset: u64,
+    buf: &mut [u8],
+) -> Result<()> {
+    check_range(disk, offset, buf.len(), size)?;
+    let mut work = vec![Piece { layer: 0, voff: offset, at: 0, len: buf.len() }];
+    while let Some(piece) = work.pop() {
+        let end = piece.at.checked_add(piece.len).ok_or_else(|| overflow(what, piece.voff))?;
+        let out = buf.get_mut(piece.at..end).ok_or_else(|| overflow(what, piece.voff))?;
+        match layers.get_mut(piece.layer) {
+            Some(layer) => layer.read(&piece, out, &mut work)?,
+            None => out.fill(0),
+        }
+    }
+    Ok(())
+}
+
+/// The error for offset arithmetic that does not fit.
+pub(crate) fn overflow(what: &'static str, offset: u64) -> ImageError {
+    ImageError::Corrupt { what, offset, reason: "offset arithmetic overflows".into() }
+}
+
 /// Fills `buf` from disk offset `offset` piece by piece: `piece(off, out)` fills the start of `out`
 /// (from disk offset `off`) and returns how many bytes it filled, at least one. For containers
 /// whose reads split at cluster, grain or layer boundaries.

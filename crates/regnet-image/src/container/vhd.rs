@@ -22,7 +22,7 @@
 //! are read whole); only a differencing disk uses it to choose between itself and its parent.
 #![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 
-use crate::disk::{check_range, ContainerFormat, VirtualDisk};
+use crate::disk::{overflow, read_chain, ChainLayer, ContainerFormat, Piece, VirtualDisk};
 use crate::error::{ImageError, Result};
 use crate::limits::ImageLimits;
 use crate::source::{FileSource, Resolver};
@@ -130,15 +130,6 @@ struct ParentRef {
     names: Vec<String>,
 }
 
-/// A piece of a read still to be served: `len` bytes of layer `layer` at virtual offset `voff`,
-/// going to `buf[at..at + len]`.
-struct Piece {
-    layer: usize,
-    voff: u64,
-    at: usize,
-    len: usize,
-}
-
 impl VhdDisk {
     /// Opens a VHD image, and for a differencing disk its chain of parents (through `resolver`).
     pub fn open(src: FileSource, resolver: &dyn Resolver, limits: &ImageLimits) -> Result<Self> {
@@ -184,20 +175,7 @@ impl VirtualDisk for VhdDisk {
     }
 
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        check_range("VHD disk", offset, buf.len(), self.size)?;
-        // An explicit work list instead of recursion: a piece a differencing layer does not hold
-        // is queued for the layer below it.
-        let mut work = vec![Piece { layer: 0, voff: offset, at: 0, len: buf.len() }];
-        while let Some(piece) = work.pop() {
-            let end = piece.at.checked_add(piece.len).ok_or_else(|| overflow("VHD read", piece.voff))?;
-            let out = buf.get_mut(piece.at..end).ok_or_else(|| overflow("VHD read", piece.voff))?;
-            match self.layers.get_mut(piece.layer) {
-                Some(layer) => layer.read(&piece, out, &mut work)?,
-                // Below the last parent there is nothing: zeros (never reached for a valid chain).
-                None => out.fill(0),
-            }
-        }
-        Ok(())
+        read_chain(("VHD disk", "VHD read"), &mut self.layers, self.size, offset, buf)
     }
 
     fn format(&self) -> ContainerFormat {
@@ -205,7 +183,7 @@ impl VirtualDisk for VhdDisk {
     }
 }
 
-impl Layer {
+impl ChainLayer for Layer {
     /// Serves `piece` (whose bytes are `out`) from this layer, queueing what it defers to the parent.
     fn read(&mut self, piece: &Piece, out: &mut [u8], work: &mut Vec<Piece>) -> Result<()> {
         // A parent smaller than its child reads as zeros past its end.
@@ -615,10 +593,6 @@ fn be64(raw: &[u8], at: usize) -> u64 {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn overflow(what: &'static str, offset: u64) -> ImageError {
-    ImageError::Corrupt { what, offset, reason: "offset arithmetic overflows".into() }
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@
 //! budget so that a log crafted to make every sector look like an entry stays cheap.
 #![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 
-use crate::disk::{check_range, ContainerFormat, VirtualDisk};
+use crate::disk::{overflow, read_chain, ChainLayer, ContainerFormat, Piece, VirtualDisk};
 use crate::error::{ImageError, Result};
 use crate::limits::ImageLimits;
 use crate::source::{FileSource, Resolver};
@@ -180,15 +180,6 @@ struct Image {
     log: Option<Overlay>,
 }
 
-/// A piece of a read still to be served: `len` bytes of layer `layer` at virtual offset `voff`,
-/// going to `buf[at..at + len]`.
-struct Piece {
-    layer: usize,
-    voff: u64,
-    at: usize,
-    len: usize,
-}
-
 /// The current header's fields.
 struct Header {
     seq: u64,
@@ -264,20 +255,7 @@ impl VirtualDisk for VhdxDisk {
     }
 
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        check_range("VHDX disk", offset, buf.len(), self.size)?;
-        // An explicit work list instead of recursion: a piece a differencing layer does not hold
-        // is queued for the layer below it.
-        let mut work = vec![Piece { layer: 0, voff: offset, at: 0, len: buf.len() }];
-        while let Some(piece) = work.pop() {
-            let end = piece.at.checked_add(piece.len).ok_or_else(|| overflow("VHDX read", piece.voff))?;
-            let out = buf.get_mut(piece.at..end).ok_or_else(|| overflow("VHDX read", piece.voff))?;
-            match self.layers.get_mut(piece.layer) {
-                Some(layer) => layer.read(&piece, out, &mut work)?,
-                // Below the last parent there is nothing: zeros (never reached for a valid chain).
-                None => out.fill(0),
-            }
-        }
-        Ok(())
+        read_chain(("VHDX disk", "VHDX read"), &mut self.layers, self.size, offset, buf)
     }
 
     fn format(&self) -> ContainerFormat {
@@ -843,7 +821,9 @@ impl Layer {
         }
         Ok(offset)
     }
+}
 
+impl ChainLayer for Layer {
     /// Serves `piece` (whose bytes are `out`) from this layer, queueing what it defers to the parent.
     fn read(&mut self, piece: &Piece, out: &mut [u8], work: &mut Vec<Piece>) -> Result<()> {
         // A parent smaller than its child reads as zeros past its end.
@@ -903,7 +883,9 @@ impl Layer {
         }
         Ok(())
     }
+}
 
+impl Layer {
     /// Reads `chunk` (starting `in_block` bytes into block `block`, whose data is at `base`) from a
     /// partially present block: runs of sectors whose bitmap bit is set come from this file, the
     /// others are queued for the parent.
@@ -1454,10 +1436,6 @@ fn guid_text(g: &[u8; 16]) -> String {
     let d4: String = g.get(8..10).unwrap_or_default().iter().map(|b| format!("{b:02x}")).collect();
     let d5: String = g.get(10..).unwrap_or_default().iter().map(|b| format!("{b:02x}")).collect();
     format!("{{{d1:08x}-{d2:04x}-{d3:04x}-{d4}-{d5}}}")
-}
-
-fn overflow(what: &'static str, offset: u64) -> ImageError {
-    ImageError::Corrupt { what, offset, reason: "offset arithmetic overflows".into() }
 }
 
 #[cfg(test)]
