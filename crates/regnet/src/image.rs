@@ -221,7 +221,14 @@ fn report_from_volume(
             };
             let data = vol.open_data(id)?;
             let needed = regnet_hive::log_bytes_needed(data.len(), |off, buf: &mut [u8]| read_exact(&mut vol, &data, off, buf))?;
-            let mut bytes = vec![0u8; usize::try_from(needed).unwrap_or(0)];
+            // At most the file's size, which open_data checked against max_file_bytes; allocated
+            // fallibly, as the volume's own reads are.
+            let max = opts.image_limits.max_file_bytes;
+            let too_big = || ImageError::LimitExceeded { limit: "max_file_bytes", value: needed, max };
+            let n = usize::try_from(needed).map_err(|_| too_big())?;
+            let mut bytes = Vec::new();
+            bytes.try_reserve_exact(n).map_err(|_| too_big())?;
+            bytes.resize(n, 0);
             read_exact(&mut vol, &data, 0, &mut bytes)?;
             logs.push((format!("SYSTEM{suffix}"), bytes));
             files.push(path);
