@@ -20,10 +20,14 @@
 //! assert!(current.data.data_cell().is_none()); // 4 bytes: stored inline in the vk
 //! ```
 //!
+//! ESXi snapshot disks (flat base, COWD and SEsparse deltas, descriptors) for the image reader's
+//! tests: [`esxi`], proven by `qemu-img` in `tests/esxi_qemu.rs`.
+//!
 //! Dirty hives: write a `before` and an `after` hive with the same options, then call
 //! [`logs::new_format_logs`] or [`logs::old_format_log`].
 #![forbid(unsafe_code)]
 
+pub mod esxi;
 pub mod example;
 pub mod logs;
 pub mod strategies;
