@@ -229,11 +229,11 @@ fn a_hive_read_on_demand_reads_little_and_reports_failed_reads() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/example");
     let read = |n: &str| std::fs::read(dir.join(n)).expect("example file");
     // A big hive: a large tree whose network keys sit in a few of its pages.
-    let mut tree = KeySpec::new("ROOT").with_subkey(
-        KeySpec::new("Select").with_value(ValueSpec::dword("Current", 1)),
-    );
+    let mut tree = KeySpec::new("ROOT").with_subkey(KeySpec::new("Select").with_value(ValueSpec::dword("Current", 1)));
     for i in 0..3000 {
-        tree = tree.with_subkey(KeySpec::new(format!("k{i:04}").as_str()).with_value(ValueSpec::binary("pad", vec![7u8; 500])));
+        tree = tree.with_subkey(
+            KeySpec::new(format!("k{i:04}").as_str()).with_value(ValueSpec::binary("pad", vec![7u8; 500])),
+        );
     }
     let big = write_hive(&tree, &WriterOptions::default());
     let src = Counted::new(&big);
