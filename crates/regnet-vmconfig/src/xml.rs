@@ -1,0 +1,432 @@
+//! A small, bounded XML tree over quick-xml: elements with resolved namespaces, attributes and
+//! text. No DTD is read: a DOCTYPE that declares entities is refused, and any entity other than
+//! the five predefined ones and character references is an error. Depth, element and attribute
+//! counts are bounded by [`VmConfigLimits`]; nothing recurses on the document's depth.
+
+use std::collections::HashSet;
+
+use quick_xml::escape::resolve_xml_entity;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::{NsReader, XmlVersion};
+
+use crate::{clip, ConfigKind, Result, VmConfigError, VmConfigLimits};
+
+/// Namespace URIs, interned: index 0 is "no namespace".
+#[derive(Debug, Default)]
+struct Namespaces(Vec<String>);
+
+impl Namespaces {
+    fn id(&mut self, uri: &str) -> u32 {
+        if let Some(i) = self.0.iter().position(|u| u == uri) {
+            return i as u32 + 1;
+        }
+        self.0.push(uri.to_owned());
+        self.0.len() as u32
+    }
+}
+
+/// One attribute.
+#[derive(Debug)]
+pub(crate) struct Attr {
+    ns: u32,
+    local: String,
+    pub(crate) value: String,
+}
+
+/// One element. Elements are stored in document (pre-)order; `end` is one past the last
+/// descendant, so the subtree of `i` is `i + 1..end`.
+#[derive(Debug)]
+pub(crate) struct Element {
+    ns: u32,
+    pub(crate) local: String,
+    attrs: Vec<Attr>,
+    text: String,
+    end: usize,
+    depth: usize,
+}
+
+/// A parsed document.
+#[derive(Debug)]
+pub(crate) struct Doc {
+    namespaces: Namespaces,
+    elements: Vec<Element>,
+    /// Warnings from reading (an ignored DOCTYPE).
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Which namespace an element or attribute must be in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ns<'a> {
+    /// No namespace at all.
+    None,
+    /// A namespace whose URI starts with this, or no namespace (tolerated: some writers omit it).
+    PrefixOrNone(&'a str),
+    /// A namespace whose URI ends with this, or no namespace.
+    SuffixOrNone(&'a str),
+}
+
+impl Doc {
+    fn ns_matches(&self, id: u32, want: Ns) -> bool {
+        let uri = id.checked_sub(1).and_then(|i| self.namespaces.0.get(i as usize));
+        match (want, uri) {
+            (Ns::None, None) => true,
+            (Ns::None, Some(_)) => false,
+            (Ns::PrefixOrNone(_) | Ns::SuffixOrNone(_), None) => true,
+            (Ns::PrefixOrNone(p), Some(u)) => u.starts_with(p),
+            (Ns::SuffixOrNone(s), Some(u)) => u.trim_end_matches('/').ends_with(s),
+        }
+    }
+
+    /// The namespace URI of an element, if any.
+    pub(crate) fn ns_uri(&self, i: usize) -> Option<&str> {
+        let id = self.elements.get(i)?.ns;
+        id.checked_sub(1).and_then(|i| self.namespaces.0.get(i as usize)).map(String::as_str)
+    }
+
+    pub(crate) fn element(&self, i: usize) -> Option<&Element> {
+        self.elements.get(i)
+    }
+
+    /// Whether element `i` is `local` in namespace `ns`.
+    pub(crate) fn is(&self, i: usize, local: &str, ns: Ns) -> bool {
+        self.elements.get(i).is_some_and(|e| e.local == local && self.ns_matches(e.ns, ns))
+    }
+
+    /// The direct children of `i`, in order.
+    pub(crate) fn children(&self, i: usize) -> Children<'_> {
+        let (next, end, depth) = match self.elements.get(i) {
+            Some(e) => (i + 1, e.end, e.depth + 1),
+            None => (0, 0, 0),
+        };
+        Children { doc: self, next, end, depth }
+    }
+
+    /// All descendants of `i` (not `i` itself), in document order.
+    pub(crate) fn descendants(&self, i: usize) -> std::ops::Range<usize> {
+        match self.elements.get(i) {
+            Some(e) => i + 1..e.end,
+            None => 0..0,
+        }
+    }
+
+    /// The first child of `i` named `local` in `ns`.
+    pub(crate) fn child(&self, i: usize, local: &str, ns: Ns) -> Option<usize> {
+        self.children(i).find(|&c| self.is(c, local, ns))
+    }
+
+    /// The trimmed text of the first child of `i` named `local` in `ns`, if not empty.
+    pub(crate) fn child_text(&self, i: usize, local: &str, ns: Ns) -> Option<&str> {
+        self.child(i, local, ns).and_then(|c| self.text(c))
+    }
+
+    /// The trimmed text directly inside `i`, if not empty.
+    pub(crate) fn text(&self, i: usize) -> Option<&str> {
+        self.elements.get(i).map(|e| e.text.trim()).filter(|t| !t.is_empty())
+    }
+
+    /// The value of attribute `local` in `ns` on `i`.
+    pub(crate) fn attr(&self, i: usize, local: &str, ns: Ns) -> Option<&str> {
+        let e = self.elements.get(i)?;
+        e.attrs.iter().find(|a| a.local == local && self.ns_matches(a.ns, ns)).map(|a| a.value.as_str())
+    }
+
+    /// Whether any element or attribute is in a namespace whose URI starts with `prefix`.
+    pub(crate) fn uses_namespace(&self, prefix: &str) -> bool {
+        self.namespaces.0.iter().any(|u| u.starts_with(prefix))
+    }
+
+    /// The root element (index 0).
+    pub(crate) fn root(&self) -> usize {
+        0
+    }
+}
+
+/// Iterator over the direct children of an element.
+pub(crate) struct Children<'a> {
+    doc: &'a Doc,
+    next: usize,
+    end: usize,
+    depth: usize,
+}
+
+impl Iterator for Children<'_> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        while self.next < self.end {
+            let i = self.next;
+            let e = self.doc.elements.get(i)?;
+            // Skip over the child's own subtree to the next sibling.
+            self.next = e.end.max(i + 1);
+            if e.depth == self.depth {
+                return Some(i);
+            }
+        }
+        None
+    }
+}
+
+fn xml_err(offset: u64, e: impl std::fmt::Display) -> VmConfigError {
+    VmConfigError::Xml { offset, message: clip(&e.to_string(), 200) }
+}
+
+/// Parses a whole document into a bounded tree.
+pub(crate) fn parse(bytes: &[u8], limits: &VmConfigLimits) -> Result<Doc> {
+    if bytes.starts_with(&[0xfe, 0xff]) || bytes.starts_with(&[0xff, 0xfe]) {
+        return Err(VmConfigError::Unsupported("UTF-16 XML (only UTF-8 is read)".into()));
+    }
+    let mut reader = NsReader::from_reader(bytes);
+    {
+        let config = reader.config_mut();
+        config.check_end_names = true;
+        config.expand_empty_elements = false;
+        config.allow_unmatched_ends = false;
+        config.check_comments = false;
+        config.trim_text_start = false;
+        config.trim_text_end = false;
+    }
+    reader.resolver_mut().set_max_declarations_per_element(limits.max_xml_attributes);
+    let mut doc = Doc { namespaces: Namespaces::default(), elements: Vec::new(), warnings: Vec::new() };
+    let mut stack: Vec<usize> = Vec::new();
+    let mut nodes: u64 = 0;
+    let mut root_done = false;
+    let max_nodes = limits.max_xml_nodes as u64;
+    loop {
+        let before = reader.buffer_position();
+        let (resolved, event) = match reader.read_resolved_event() {
+            Ok((r, ev)) => (resolve_ns(&mut doc.namespaces, r), ev),
+            Err(e) => return Err(xml_err(reader.error_position(), e)),
+        };
+        match event {
+            Event::Start(start) | Event::Empty(start) if root_done => {
+                let _ = start;
+                return Err(VmConfigError::Xml { offset: before, message: "a second root element".into() });
+            }
+            Event::Start(start) => {
+                push_element(&reader, &mut doc, &mut stack, &start, resolved, before, &mut nodes, max_nodes, limits)?;
+            }
+            Event::Empty(start) => {
+                push_element(&reader, &mut doc, &mut stack, &start, resolved, before, &mut nodes, max_nodes, limits)?;
+                close(&mut doc, &mut stack, &mut root_done);
+            }
+            Event::End(_) => close(&mut doc, &mut stack, &mut root_done),
+            Event::Text(t) => {
+                let text = t.xml_content(XmlVersion::Implicit1_0).map_err(|e| xml_err(before, e))?;
+                append_text(&mut doc, &stack, &text, before)?;
+            }
+            Event::CData(t) => {
+                let text = t.decode().map_err(|e| xml_err(before, e))?;
+                append_text(&mut doc, &stack, &text, before)?;
+            }
+            Event::GeneralRef(r) => {
+                let name = r.decode().map_err(|e| xml_err(before, e))?;
+                let ch = if r.is_char_ref() {
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) => c.to_string(),
+                        _ => return Err(xml_err(before, format!("bad character reference &{};", clip(&name, 40)))),
+                    }
+                } else if let Some(s) = resolve_xml_entity(&name) {
+                    s.to_owned()
+                } else {
+                    return Err(VmConfigError::Entity {
+                        offset: before,
+                        name: clip(&name, 80),
+                        reason: "only the five predefined entities and character references are read",
+                    });
+                };
+                append_text(&mut doc, &stack, &ch, before)?;
+            }
+            Event::DocType(d) => {
+                let content = String::from_utf8_lossy(d.as_ref()).into_owned();
+                if content.contains("<!ENTITY") || content.contains("<!entity") {
+                    return Err(VmConfigError::Entity {
+                        offset: before,
+                        name: clip(content.trim(), 80),
+                        reason: "a DOCTYPE that declares entities is not read",
+                    });
+                }
+                crate::warn(&mut doc.warnings, "DOCTYPE ignored");
+            }
+            Event::Decl(decl) => {
+                if let Some(Ok(enc)) = decl.encoding() {
+                    let enc = String::from_utf8_lossy(&enc).to_ascii_lowercase();
+                    if !matches!(enc.as_str(), "utf-8" | "utf8" | "us-ascii" | "ascii") {
+                        return Err(VmConfigError::Unsupported(format!(
+                            "XML encoding {:?} (only UTF-8 is read)",
+                            clip(&enc, 40)
+                        )));
+                    }
+                }
+            }
+            Event::Comment(_) | Event::PI(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if !stack.is_empty() || !root_done {
+        return Err(VmConfigError::Xml {
+            offset: reader.buffer_position(),
+            message: if root_done || !stack.is_empty() {
+                "document ends inside an element".into()
+            } else {
+                "no root element".into()
+            },
+        });
+    }
+    Ok(doc)
+}
+
+fn resolve_ns(namespaces: &mut Namespaces, r: ResolveResult) -> Option<u32> {
+    match r {
+        ResolveResult::Bound(ns) => Some(namespaces.id(&String::from_utf8_lossy(ns.as_ref()))),
+        ResolveResult::Unbound => Some(0),
+        ResolveResult::Unknown(_) => None,
+    }
+}
+
+fn append_text(doc: &mut Doc, stack: &[usize], text: &str, offset: u64) -> Result<()> {
+    match stack.last().and_then(|&i| doc.elements.get_mut(i)) {
+        Some(e) => e.text.push_str(text),
+        None if text.trim().is_empty() => {}
+        None => return Err(VmConfigError::Xml { offset, message: "text outside the root element".into() }),
+    }
+    Ok(())
+}
+
+fn close(doc: &mut Doc, stack: &mut Vec<usize>, root_done: &mut bool) {
+    if let Some(i) = stack.pop() {
+        let len = doc.elements.len();
+        if let Some(e) = doc.elements.get_mut(i) {
+            e.end = len;
+        }
+    }
+    if stack.is_empty() {
+        *root_done = true;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn push_element(
+    reader: &NsReader<&[u8]>,
+    doc: &mut Doc,
+    stack: &mut Vec<usize>,
+    start: &BytesStart,
+    resolved: Option<u32>,
+    offset: u64,
+    nodes: &mut u64,
+    max_nodes: u64,
+    limits: &VmConfigLimits,
+) -> Result<()> {
+    VmConfigLimits::check("max_xml_depth", stack.len() as u64 + 1, limits.max_xml_depth as u64)?;
+    *nodes += 1;
+    VmConfigLimits::check("max_xml_nodes", *nodes, max_nodes)?;
+    let utf8 = |b: &[u8]| -> Result<String> {
+        std::str::from_utf8(b).map(str::to_owned).map_err(|e| xml_err(offset, format!("name is not UTF-8: {e}")))
+    };
+    let (_, local) = reader.resolver().resolve_element(start.name());
+    let local = utf8(local.as_ref())?;
+    let ns =
+        resolved.ok_or_else(|| xml_err(offset, format!("element <{}> has an undeclared prefix", clip(&local, 40))))?;
+    let mut attrs = Vec::new();
+    let mut seen = HashSet::new();
+    for a in start.attributes().with_checks(false) {
+        let a = a.map_err(|e| xml_err(offset, e))?;
+        if a.key.as_namespace_binding().is_some() {
+            continue;
+        }
+        if attrs.len() >= limits.max_xml_attributes {
+            return Err(VmConfigError::LimitExceeded {
+                limit: "max_xml_attributes",
+                value: attrs.len() as u64 + 1,
+                max: limits.max_xml_attributes as u64,
+            });
+        }
+        *nodes += 1;
+        VmConfigLimits::check("max_xml_nodes", *nodes, max_nodes)?;
+        if !seen.insert(a.key.as_ref().to_vec()) {
+            return Err(xml_err(
+                offset,
+                format!("attribute {} given twice", clip(&String::from_utf8_lossy(a.key.as_ref()), 40)),
+            ));
+        }
+        let (r, alocal) = reader.resolver().resolve_attribute(a.key);
+        let ans = match r {
+            ResolveResult::Bound(n) => doc.namespaces.id(&String::from_utf8_lossy(n.as_ref())),
+            ResolveResult::Unbound => 0,
+            ResolveResult::Unknown(p) => {
+                return Err(xml_err(
+                    offset,
+                    format!("attribute prefix {} is not declared", clip(&String::from_utf8_lossy(&p), 40)),
+                ))
+            }
+        };
+        let value = a
+            .normalized_value_with(XmlVersion::Implicit1_0, 1, resolve_xml_entity)
+            .map_err(|e| entity_or_xml(offset, e))?
+            .into_owned();
+        attrs.push(Attr { ns: ans, local: utf8(alocal.as_ref())?, value });
+    }
+    let idx = doc.elements.len();
+    doc.elements.push(Element { ns, local, attrs, text: String::new(), end: idx + 1, depth: stack.len() });
+    stack.push(idx);
+    Ok(())
+}
+
+fn entity_or_xml(offset: u64, e: quick_xml::Error) -> VmConfigError {
+    use quick_xml::escape::EscapeError;
+    match &e {
+        quick_xml::Error::Escape(EscapeError::UnrecognizedEntity(_, name)) => VmConfigError::Entity {
+            offset,
+            name: clip(name, 80),
+            reason: "only the five predefined entities and character references are read",
+        },
+        _ => xml_err(offset, e),
+    }
+}
+
+/// The kind of an XML configuration from its first bytes: the root element's local name
+/// (`Envelope` in an OVF namespace, or `domain`), found by skipping the XML declaration,
+/// comments, processing instructions and a DOCTYPE. `None` when it is not XML or neither root.
+pub(crate) fn detect_root(head: &[u8]) -> Option<ConfigKind> {
+    let mut s = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    // Each step consumes at least one byte, so this ends within head.len() steps.
+    loop {
+        s = s.trim_ascii_start();
+        if let Some(rest) = s.strip_prefix(b"<?") {
+            s = skip_past(rest, b"?>")?;
+        } else if let Some(rest) = s.strip_prefix(b"<!--") {
+            s = skip_past(rest, b"-->")?;
+        } else if let Some(rest) = s.strip_prefix(b"<!DOCTYPE") {
+            // An internal subset ends with "]>", otherwise the DOCTYPE ends at '>'.
+            let gt = rest.iter().position(|&b| b == b'>')?;
+            let bracket = rest.iter().position(|&b| b == b'[');
+            s = match bracket {
+                Some(b) if b < gt => skip_past(rest, b"]>")?,
+                _ => rest.get(gt + 1..)?,
+            };
+        } else if let Some(rest) = s.strip_prefix(b"<") {
+            let end =
+                rest.iter().position(|&b| b.is_ascii_whitespace() || b == b'>' || b == b'/').unwrap_or(rest.len());
+            let name = rest.get(..end)?;
+            let local = match name.iter().rposition(|&b| b == b':') {
+                Some(c) => name.get(c + 1..)?,
+                None => name,
+            };
+            return match local {
+                b"domain" => Some(ConfigKind::Libvirt),
+                b"Envelope" if contains(head, b"schemas.dmtf.org/ovf/envelope") => Some(ConfigKind::Ovf),
+                _ => None,
+            };
+        } else {
+            return None;
+        }
+    }
+}
+
+fn skip_past<'a>(s: &'a [u8], pat: &[u8]) -> Option<&'a [u8]> {
+    let i = s.windows(pat.len()).position(|w| w == pat)?;
+    s.get(i + pat.len()..)
+}
+
+pub(crate) fn contains(s: &[u8], pat: &[u8]) -> bool {
+    s.windows(pat.len()).any(|w| w == pat)
+}
