@@ -33,6 +33,12 @@ pub trait VirtualDisk: Send {
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()>;
     /// The container format.
     fn format(&self) -> ContainerFormat;
+    /// What a caller should know about a disk that opened and reads, but not as its maker meant
+    /// (a snapshot whose parent changed after it was taken, a delta opened without its parent).
+    /// None by default.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Checks that `offset .. offset + len` lies inside a disk or region of `size` bytes.

@@ -1,5 +1,6 @@
 //! Container formats: each turns its file(s) into a [`crate::VirtualDisk`].
 
+pub(crate) mod cache;
 pub mod qcow2;
 pub mod vhd;
 pub mod vhdx;

@@ -1,75 +1,66 @@
 //! VMDK images, read-only: hosted sparse extents (monolithicSparse, twoGbMaxExtentSparse),
 //! stream-optimized compressed extents (streamOptimized, with the grain directory in the header or
-//! in the footer), flat extents (monolithicFlat, twoGbMaxExtentFlat, vmfs) and zero extents, named
-//! by a descriptor (a text file, or embedded in a sparse file), and snapshot chains through
-//! `parentFileNameHint`.
+//! in the footer), flat extents (monolithicFlat, twoGbMaxExtentFlat, vmfs) and zero extents, the
+//! ESXi snapshot deltas (vmfsSparse: `COWD` extents, `-delta.vmdk`, VMFS5; seSparse: `-sesparse.vmdk`,
+//! the default on VMFS6), named by a descriptor (a text file, or embedded in a sparse file), and
+//! snapshot chains through `parentFileNameHint`.
 //!
-//! Source: VMware's "Virtual Disk Format 5.0" technical note. All numbers are little-endian and
-//! most are in 512-byte sectors. A sparse extent starts with a 512-byte `KDMV` header; its grain
-//! directory (GD) holds one u32 sector offset per grain table (GT), and each GT holds
-//! `numGTEsPerGT` u32 sector offsets of grains: 0 is unallocated (the parent's data, or zeros), 1 a
-//! zeroed grain (version 2+ / flag bit 2). In a stream-optimized extent each grain starts with a
-//! marker (LBA u64, compressed size u32) followed by zlib data, and a header `gdOffset` of
-//! `GD_AT_END` means the real header is the footer in the file's second-to-last sector.
+//! The module is split by structure:
+//! - `descriptor`: the text descriptor (createType, CID, parentCID, parentFileNameHint, extents);
+//! - `hosted`: `KDMV` sparse extents, plain or stream-optimized;
+//! - `cowd`: `COWD` (VMFSSPARSE) delta extents;
+//! - `sesparse`: SESPARSE delta extents;
+//! - here: the disk, its layers (the disk and its parents), each a list of extents laid end to
+//!   end, and the read path, which serves each byte from the first layer that holds it.
 //!
-//! Hostile-input rules (HOSTILE-INPUTS.md §1.4, §3.1 C9–C12):
-//! - the grain size is a non-zero power of two of at most 2^21 sectors, `numGTEsPerGT` is 1..=512,
-//!   the capacity times 512 fits in 2^61 bytes, and the GD (count × 4, computed in u64) is
-//!   checked against `max_table_bytes` and the file before it is allocated (bz#1226809);
-//! - a descriptor is read whole only up to `max_header_bytes`;
-//! - every GT and grain is read through [`FileSource::read_exact_at`], so one past the end of the
-//!   file is an error, never silent zeros;
-//! - a compressed grain is inflated into one grain at most, its marker must name its own LBA and
-//!   its compressed size is bounded; inflated grains are cached and charged to
-//!   `max_inflated_bytes`;
+//! All numbers are little-endian and most are in 512-byte sectors. In every sparse kind a grain
+//! the delta does not hold (an unallocated grain, or a grain table the directory does not list)
+//! is the parent's data (zeros with no parent); a grain it holds, or marks as zeroed, hides the
+//! parent's. Parents are only read for what the layers above them do not hold.
+//!
+//! Hostile-input rules (HOSTILE-INPUTS.md §1.4, §3.1 C9–C12; each format's own in its module):
+//! - every grain directory is checked against `max_table_bytes` (one budget for all extents of all
+//!   layers) and against the file before it is allocated;
 //! - extents and parents are opened only through the [`Resolver`] (`/etc/passwd`, `../x` and
-//!   `json:{...}` are refused there), parents in a loop bounded by `max_chain_depth`, and device
-//!   extents (raw device maps, full devices) are refused.
+//!   `json:{...}` are refused there), parents in a loop bounded by `max_chain_depth`; a parent that
+//!   is already in the chain is a loop and refused; device extents (raw device maps, full devices)
+//!   are refused;
+//! - a parent whose CID differs from its child's `parentCID` is read, with a warning
+//!   ([`VirtualDisk::warnings`]): VMware itself refuses such a chain, but the data is usually the
+//!   best there is;
+//! - a bare delta file (a `-delta.vmdk` or `-sesparse.vmdk` opened without its descriptor) opens as
+//!   a disk without parent, with a warning.
 
-use super::qcow2::unit::{inflate_into, zeroed, InflateBudget, LruCache};
+mod cowd;
+mod descriptor;
+mod hosted;
+mod sesparse;
+
+use crate::container::cache::{InflateBudget, LruCache};
 use crate::disk::{read_in_pieces, ContainerFormat, VirtualDisk};
 use crate::error::{ImageError, Result};
 use crate::limits::ImageLimits;
 use crate::source::{FileSource, Resolver};
+use cowd::Cowd;
+use descriptor::{check_create_type, parse_descriptor, text_until_nul, Descriptor, ExtentLine, DESCRIPTOR_MAGIC};
+use hosted::{Sparse, SPARSE_MAGIC};
+use sesparse::SeSparse;
 
 /// Bytes per sector, the unit of most fields.
 const SECTOR: u64 = 512;
-/// Hosted sparse extent magic.
-const SPARSE_MAGIC: &[u8; 4] = b"KDMV";
-/// ESX / legacy sparse extent magic (VMFSSPARSE, VMware 3): not read.
-const COWD_MAGIC: &[u8; 4] = b"COWD";
-/// First line of a text descriptor.
-const DESCRIPTOR_MAGIC: &[u8] = b"# Disk DescriptorFile";
-/// `gdOffset` meaning "the grain directory is given by the footer".
-const GD_AT_END: u64 = u64::MAX;
 /// Largest grain: 2^21 sectors (1 GiB), qemu's bound. VMware writes 128 sectors.
 const MAX_GRAIN_SECTORS: u64 = 1 << 21;
-/// The spec's (and qemu's largest accepted) number of entries per grain table.
-const MAX_GTES_PER_GT: u32 = 512;
 /// Largest virtual disk: 2^61 bytes, far beyond VMware's 62 TiB, and keeps `offset + length` far
 /// from overflow.
 const MAX_DISK_BYTES: u64 = 1 << 61;
-/// Header flag bit 2: GTE 1 means a zeroed grain.
-const FLAG_ZERO_GRAIN: u32 = 1 << 2;
-/// Header flag bit 17: grains and metadata carry markers.
-const FLAG_MARKERS: u32 = 1 << 17;
-/// `compressAlgorithm` values.
-const COMPRESS_NONE: u16 = 0;
-const COMPRESS_DEFLATE: u16 = 1;
-/// Marker type of the footer, and the size of a grain marker (LBA u64 + size u32).
-const MARKER_FOOTER: u32 = 3;
-const GRAIN_MARKER_LEN: u64 = 12;
-/// Most extents one descriptor may list: a 2 TiB disk split at 2 GB has 1024. Each is an open file.
-const MAX_EXTENTS: usize = 1024;
-/// Grain tables cached per disk layer (a GT is at most 2 KiB).
+/// Grain tables of u32 entries cached per disk layer (hosted: ≤ 2 KiB each, COWD: 16 KiB).
 const GT_CACHE: usize = 64;
+/// SESparse grain tables (32 KiB each) cached per disk layer.
+const GT64_CACHE: usize = 32;
 /// Inflated grains cached per disk chain, in bytes (64 grains of 64 KiB).
 const GRAIN_CACHE_BYTES: u64 = 4 << 20;
 /// Most inflated grains cached per layer.
 const GRAIN_CACHE_MAX: usize = 1024;
-/// `createType`s that name host devices rather than files.
-const DEVICE_TYPES: [&str; 5] =
-    ["fullDevice", "partitionedDevice", "vmfsRaw", "vmfsRawDeviceMap", "vmfsPassthroughRawDeviceMap"];
 
 /// A VMDK image as a virtual disk, with its chain of parents.
 pub struct VmdkDisk {
@@ -77,6 +68,7 @@ pub struct VmdkDisk {
     /// The disk itself, then its parent, then the parent's parent...
     layers: Vec<Layer>,
     inflated: InflateBudget,
+    warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for VmdkDisk {
@@ -90,8 +82,10 @@ struct Layer {
     size: u64,
     cid: Option<u32>,
     extents: Vec<Extent>,
-    /// Grain tables, keyed by extent index << 32 | GT sector.
+    /// Grain tables of hosted and COWD extents, keyed by extent index << 32 | GT sector.
     gts: LruCache<Vec<u32>>,
+    /// Grain tables of SESparse extents, keyed by extent index << 32 | GD index.
+    gts64: LruCache<Vec<u64>>,
     /// Inflated grains, keyed by extent index << 32 | grain sector.
     grains: LruCache<Vec<u8>>,
 }
@@ -111,40 +105,34 @@ enum ExtentKind {
         base: u64,
     },
     Sparse(Box<Sparse>),
+    Cowd(Box<Cowd>),
+    SeSparse(Box<SeSparse>),
 }
 
-/// A hosted sparse (or stream-optimized) extent.
-struct Sparse {
-    src: FileSource,
-    /// Capacity in sectors.
-    capacity: u64,
-    grain_bits: u32,
-    grain_bytes: u64,
-    gtes: u64,
-    gd: Vec<u32>,
-    gd_offset: u64,
-    compressed: bool,
-    zero_grain: bool,
-    max_table_bytes: u64,
+impl ExtentKind {
+    /// The file data of this extent is read from.
+    fn file(&mut self) -> Option<&mut FileSource> {
+        match self {
+            ExtentKind::Zero => None,
+            ExtentKind::Flat { src, .. } => Some(src),
+            ExtentKind::Sparse(s) => Some(&mut s.src),
+            ExtentKind::Cowd(c) => Some(&mut c.src),
+            ExtentKind::SeSparse(s) => Some(&mut s.src),
+        }
+    }
 }
 
 /// What one stretch of a layer holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Map {
+    /// Not in this layer: the parent's data, or zeros.
     Unallocated,
+    /// Zeros, hiding the parent's data.
     Zero,
     /// At byte `at` of extent `extent`'s file.
-    Data {
-        extent: usize,
-        at: u64,
-    },
+    Data { extent: usize, at: u64 },
     /// `intra` bytes into grain number `grain` of extent `extent`, stored compressed at `sector`.
-    Compressed {
-        extent: usize,
-        sector: u32,
-        grain: u64,
-        intra: u64,
-    },
+    Compressed { extent: usize, sector: u32, grain: u64, intra: u64 },
 }
 
 /// The parent a descriptor names.
@@ -153,66 +141,43 @@ struct ParentRef {
     cid: Option<u32>,
 }
 
-/// The fields of a descriptor this reader uses.
-#[derive(Debug, Default)]
-struct Descriptor {
-    create_type: Option<String>,
-    cid: Option<u32>,
-    parent_cid: Option<u32>,
-    parent_hint: Option<String>,
-    extents: Vec<ExtentLine>,
-}
-
-/// `ACCESS SECTORS TYPE ["FILE" [OFFSET]]`.
-#[derive(Debug)]
-struct ExtentLine {
-    access: String,
-    sectors: u64,
-    kind: String,
-    file: Option<String>,
-    offset: u64,
-    /// Byte offset of the line, for messages.
-    at: u64,
-}
-
-/// The fields of a sparse extent header.
-#[derive(Debug, Clone, Copy)]
-struct Header {
-    version: u32,
-    flags: u32,
-    capacity: u64,
-    grain: u64,
-    descriptor_offset: u64,
-    descriptor_size: u64,
-    gtes: u32,
-    rgd_offset: u64,
-    gd_offset: u64,
-    compress: u16,
-}
-
 impl VmdkDisk {
-    /// Opens a VMDK (a sparse file or a text descriptor), its extents and, through `resolver`,
-    /// its parents, at most `max_chain_depth` of them.
+    /// Opens a VMDK (a sparse file, a bare delta extent, or a text descriptor), its extents and,
+    /// through `resolver`, its parents, at most `max_chain_depth` of them.
     pub fn open(src: FileSource, resolver: &dyn Resolver, limits: &ImageLimits) -> Result<Self> {
         // Grain directories of every extent of every layer share one `max_table_bytes` budget.
         let mut table_bytes = 0u64;
-        let (top, mut parent) = open_layer(src, resolver, limits, &mut table_bytes)?;
+        let mut warnings = Vec::new();
+        // The files of the chain so far, by the name their source carries (a resolver's canonical
+        // path), to refuse a loop before it costs `max_chain_depth` opens.
+        let mut seen = vec![src.name().to_owned()];
+        let (top, mut parent) = open_layer(src, resolver, limits, &mut table_bytes, &mut warnings)?;
         let size = top.size;
         let mut layers = vec![top];
         while let Some(p) = parent.take() {
             ImageLimits::check("max_chain_depth", layers.len() as u64, u64::from(limits.max_chain_depth))?;
             let file = resolver.open(&p.name, "VMDK parent disk")?;
-            let (layer, next) = open_layer(file, resolver, limits, &mut table_bytes)?;
+            if seen.iter().any(|s| s == file.name()) {
+                return Err(corrupt(
+                    "VMDK parent chain",
+                    0,
+                    format!(
+                        "parentFileNameHint {:?} names {}, a disk already in the chain: the chain loops",
+                        p.name,
+                        file.name()
+                    ),
+                ));
+            }
+            seen.push(file.name().to_owned());
+            let child = seen.len().saturating_sub(2);
+            let (layer, next) = open_layer(file, resolver, limits, &mut table_bytes, &mut warnings)?;
             if let (Some(want), Some(got)) = (p.cid, layer.cid) {
                 if want != got {
-                    return Err(ImageError::Corrupt {
-                        what: "VMDK parentCID",
-                        offset: 0,
-                        reason: format!(
-                            "the child expects parent CID {want:08x} but {:?} has CID {got:08x}: the parent changed after the snapshot",
-                            p.name
-                        ),
-                    });
+                    warnings.push(format!(
+                        "VMDK parentCID: disk {child} of the chain expects parent CID {want:08x} but {:?} has CID {got:08x}: \
+                         the parent changed after the snapshot was taken, so the disk read may mix two points in time",
+                        p.name
+                    ));
                 }
             }
             layers.push(layer);
@@ -233,7 +198,7 @@ impl VmdkDisk {
             let count = usize::try_from(GRAIN_CACHE_BYTES / n / grain).unwrap_or(GRAIN_CACHE_MAX);
             layer.grains = LruCache::new(count.clamp(1, GRAIN_CACHE_MAX));
         }
-        Ok(VmdkDisk { size, layers, inflated: InflateBudget::new(limits.max_inflated_bytes) })
+        Ok(VmdkDisk { size, layers, inflated: InflateBudget::new(limits.max_inflated_bytes), warnings })
     }
 
     /// Number of disks in the chain (the disk and its parents).
@@ -255,6 +220,10 @@ impl VirtualDisk for VmdkDisk {
     fn format(&self) -> ContainerFormat {
         ContainerFormat::Vmdk
     }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
 }
 
 /// Fills the start of `out` (disk offset `off`) from the first layer that holds it; returns how
@@ -275,8 +244,11 @@ fn read_piece(layers: &mut [Layer], budget: &mut InflateBudget, off: u64, out: &
             Map::Zero => piece.fill(0),
             Map::Data { extent, at } => match layer.extents.get_mut(extent).map(|e| &mut e.kind) {
                 Some(ExtentKind::Flat { src, .. }) => src.read_exact_at(at, piece, "VMDK flat extent data")?,
-                Some(ExtentKind::Sparse(s)) => s.src.read_exact_at(at, piece, "VMDK grain")?,
-                _ => return Err(corrupt("VMDK extent", off, "data mapped to an extent without a file")),
+                Some(kind) => match kind.file() {
+                    Some(src) => src.read_exact_at(at, piece, "VMDK grain")?,
+                    None => return Err(corrupt("VMDK extent", off, "data mapped to an extent without a file")),
+                },
+                None => return Err(corrupt("VMDK extent", off, "data mapped to an extent that does not exist")),
             },
             Map::Compressed { extent, sector, grain, intra } => {
                 layer.read_compressed(extent, sector, grain, intra, piece, budget)?
@@ -300,6 +272,8 @@ impl Layer {
             ExtentKind::Zero => Ok((Map::Zero, want)),
             ExtentKind::Flat { base, .. } => Ok((Map::Data { extent: idx, at: base.saturating_add(rel) }, want)),
             ExtentKind::Sparse(s) => s.lookup(idx, rel, want, &mut self.gts),
+            ExtentKind::Cowd(c) => c.lookup(idx, rel, want, &mut self.gts),
+            ExtentKind::SeSparse(s) => s.lookup(idx, rel, want, &mut self.gts64),
         }
     }
 
@@ -355,19 +329,25 @@ fn sectors_to_bytes(what: &'static str, at: u64, sectors: u64) -> Result<u64> {
         .ok_or_else(|| bad(what, at, sectors, "a sector count whose bytes fit in 2^61"))
 }
 
+/// The magic of a SESparse constant header, as its first 8 bytes.
+const SESPARSE_MAGIC_BYTES: [u8; 8] = sesparse::CONST_MAGIC.to_le_bytes();
+
 /// Opens one disk of a chain from its main file: a sparse file (whose embedded descriptor, if any,
-/// names only itself) or a text descriptor whose extents are opened through `resolver`.
+/// names only itself), a bare delta extent, or a text descriptor whose extents are opened through
+/// `resolver`.
 fn open_layer(
     mut src: FileSource,
     resolver: &dyn Resolver,
     limits: &ImageLimits,
     table_bytes: &mut u64,
+    warnings: &mut Vec<String>,
 ) -> Result<(Layer, Option<ParentRef>)> {
     let file_len = src.len();
-    let mut magic = [0u8; 4];
-    let n = usize::try_from(file_len.min(4)).unwrap_or(4);
+    let mut magic = [0u8; 8];
+    let n = usize::try_from(file_len.min(8)).unwrap_or(8);
     src.read_exact_at(0, magic.get_mut(..n).unwrap_or_default(), "VMDK header")?;
-    let (desc, extents) = if &magic == SPARSE_MAGIC {
+    let head = magic.get(..n).unwrap_or_default();
+    let (desc, extents) = if head.starts_with(SPARSE_MAGIC) {
         let (sparse, text) = Sparse::open(src, limits, table_bytes, true)?;
         let desc = match text {
             Some((text, at)) => parse_descriptor(&text, at)?,
@@ -392,7 +372,22 @@ fn open_layer(
         }
         let len = sectors_to_bytes("VMDK capacity", 12, sparse.capacity)?;
         (desc, vec![Extent { start: 0, len, kind: ExtentKind::Sparse(Box::new(sparse)) }])
-    } else if n == 4 && DESCRIPTOR_MAGIC.starts_with(&magic) {
+    } else if head.starts_with(cowd::MAGIC) || head == SESPARSE_MAGIC_BYTES {
+        // A delta extent without its descriptor: no CID, no parent.
+        let name = src.name().to_owned();
+        let (len, kind) = if head.starts_with(cowd::MAGIC) {
+            let c = Cowd::open(src, limits, table_bytes)?;
+            (sectors_to_bytes("VMDK COWD numSectors", 12, c.capacity)?, ExtentKind::Cowd(Box::new(c)))
+        } else {
+            let s = SeSparse::open(src, limits, table_bytes)?;
+            (sectors_to_bytes("VMDK SESparse capacity", 16, s.capacity)?, ExtentKind::SeSparse(Box::new(s)))
+        };
+        warnings.push(format!(
+            "VMDK: {name} is a snapshot delta extent opened without its descriptor, so its parent is unknown: \
+             what the delta does not hold reads as zeros; open the descriptor (the .vmdk that names it) instead"
+        ));
+        (Descriptor::default(), vec![Extent { start: 0, len, kind }])
+    } else if n >= 4 && DESCRIPTOR_MAGIC.starts_with(magic.get(..4).unwrap_or_default()) {
         ImageLimits::check("max_header_bytes", file_len, limits.max_header_bytes)?;
         let raw = src.read_vec_at(0, file_len, "VMDK descriptor", "max_header_bytes", limits.max_header_bytes)?;
         if !raw.starts_with(DESCRIPTOR_MAGIC) {
@@ -424,17 +419,12 @@ fn open_layer(
             })?;
         }
         (desc, extents)
-    } else if &magic == COWD_MAGIC {
-        return Err(ImageError::Unsupported(
-            "VMDK sparse extent in the ESX/legacy COWD format (vmfsSparse); only hosted sparse (KDMV) extents are read"
-                .into(),
-        ));
     } else {
         return Err(ImageError::BadSignature {
             what: "VMDK header",
             offset: 0,
-            expected: "KDMV or # Disk DescriptorFile",
-            found: magic.get(..n).unwrap_or_default().to_vec(),
+            expected: "KDMV, COWD, a SESparse header or # Disk DescriptorFile",
+            found: magic.get(..n.min(4)).unwrap_or_default().to_vec(),
         });
     };
     let size = extents.last().map_or(0, |e| e.start.saturating_add(e.len));
@@ -443,29 +433,15 @@ fn open_layer(
         (Some(name), cid) if cid != Some(u32::MAX) => Some(ParentRef { name: name.clone(), cid }),
         _ => None,
     };
-    let layer = Layer { size, cid: desc.cid, extents, gts: LruCache::new(GT_CACHE), grains: LruCache::new(1) };
+    let layer = Layer {
+        size,
+        cid: desc.cid,
+        extents,
+        gts: LruCache::new(GT_CACHE),
+        gts64: LruCache::new(GT64_CACHE),
+        grains: LruCache::new(1),
+    };
     Ok((layer, parent))
-}
-
-/// The text of a descriptor region up to its first NUL (embedded descriptors are NUL-padded).
-fn text_until_nul(raw: &[u8], at: u64) -> Result<&str> {
-    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-    let bytes = raw.get(..end).unwrap_or_default();
-    std::str::from_utf8(bytes).map_err(|e| {
-        corrupt("VMDK descriptor", at.saturating_add(e.valid_up_to() as u64), "the descriptor is not UTF-8 text")
-    })
-}
-
-/// Refuses descriptors that describe host devices.
-fn check_create_type(d: &Descriptor) -> Result<()> {
-    if let Some(t) = &d.create_type {
-        if DEVICE_TYPES.iter().any(|k| k.eq_ignore_ascii_case(t)) {
-            return Err(ImageError::Unsupported(format!(
-                "VMDK createType {t:?} maps a host device, which is not read"
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Opens the file of one extent line through the resolver; returns the extent's length in bytes.
@@ -485,6 +461,18 @@ fn open_extent(
             .as_deref()
             .ok_or_else(|| corrupt("VMDK extent line", line.at, format!("a {kind} extent without a file name")))
     };
+    // The capacity a sparse extent's header gives must be the length its line gives.
+    let same_capacity = |capacity: u64| {
+        if capacity == line.sectors {
+            Ok(())
+        } else {
+            Err(corrupt(
+                "VMDK extent line",
+                line.at,
+                format!("the extent is listed as {} sectors but its header says {capacity}", line.sectors),
+            ))
+        }
+    };
     match kind.as_str() {
         "ZERO" => Ok((len, ExtentKind::Zero)),
         "FLAT" | "VMFS" => {
@@ -500,352 +488,73 @@ fn open_extent(
             }
             Ok((len, ExtentKind::Flat { src, base }))
         }
-        "SPARSE" => {
-            let src = resolver.open(name()?, "VMDK extent")?;
-            let (sparse, _) = Sparse::open(src, limits, table_bytes, false)?;
-            if sparse.capacity != line.sectors {
-                return Err(corrupt(
-                    "VMDK extent line",
-                    line.at,
-                    format!("the extent is listed as {} sectors but its header says {}", line.sectors, sparse.capacity),
-                ));
+        // Both name a sparse file of either kind (as in qemu): the magic decides.
+        "SPARSE" | "VMFSSPARSE" => {
+            let mut src = resolver.open(name()?, "VMDK extent")?;
+            let mut magic = [0u8; 4];
+            let n = usize::try_from(src.len().min(4)).unwrap_or(4);
+            src.read_exact_at(0, magic.get_mut(..n).unwrap_or_default(), "VMDK sparse extent header")?;
+            if &magic == cowd::MAGIC {
+                let c = Cowd::open(src, limits, table_bytes)?;
+                same_capacity(c.capacity)?;
+                Ok((len, ExtentKind::Cowd(Box::new(c))))
+            } else {
+                let (sparse, _) = Sparse::open(src, limits, table_bytes, false)?;
+                same_capacity(sparse.capacity)?;
+                Ok((len, ExtentKind::Sparse(Box::new(sparse))))
             }
-            Ok((len, ExtentKind::Sparse(Box::new(sparse))))
+        }
+        "SESPARSE" => {
+            let src = resolver.open(name()?, "VMDK extent")?;
+            let s = SeSparse::open(src, limits, table_bytes)?;
+            same_capacity(s.capacity)?;
+            Ok((len, ExtentKind::SeSparse(Box::new(s))))
         }
         other => Err(ImageError::Unsupported(format!(
-            "VMDK extent type {other} (descriptor byte {}); only FLAT, VMFS, SPARSE and ZERO extents are read",
+            "VMDK extent type {other} (descriptor byte {}); only FLAT, VMFS, SPARSE, VMFSSPARSE, SESPARSE and ZERO extents are read",
             line.at
         ))),
     }
 }
 
-/// Parses a descriptor's text; `base` is its byte offset in its file, for messages.
-fn parse_descriptor(text: &str, base: u64) -> Result<Descriptor> {
-    let mut d = Descriptor::default();
-    let mut at = base;
-    for raw in text.split('\n') {
-        let line_at = at;
-        at = at.saturating_add(raw.len() as u64).saturating_add(1);
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let first = line.split_ascii_whitespace().next().unwrap_or_default();
-        if ["RW", "RDONLY", "NOACCESS"].iter().any(|a| a.eq_ignore_ascii_case(first)) {
-            if d.extents.len() >= MAX_EXTENTS {
-                return Err(ImageError::Unsupported(format!("VMDK descriptor with more than {MAX_EXTENTS} extents")));
-            }
-            d.extents.push(parse_extent_line(line, first, line_at)?);
-            continue;
-        }
-        if let Some((key, value)) = line.split_once('=') {
-            let value = unquote(value.trim());
-            match key.trim() {
-                "createType" => d.create_type = Some(value.to_owned()),
-                "CID" => d.cid = u32::from_str_radix(value, 16).ok(),
-                "parentCID" => d.parent_cid = u32::from_str_radix(value, 16).ok(),
-                "parentFileNameHint" => d.parent_hint = Some(value.to_owned()),
-                _ => {}
-            }
-        }
-        // Other lines (DDB entries, unknown keys) carry nothing this reader needs.
-    }
-    Ok(d)
+/// Charges `bytes` of tables to the image's `max_table_bytes` budget.
+fn charge_tables(table_bytes: &mut u64, bytes: u64, limits: &ImageLimits) -> Result<()> {
+    let total = table_bytes.saturating_add(bytes);
+    ImageLimits::check("max_table_bytes", total, limits.max_table_bytes)?;
+    *table_bytes = total;
+    Ok(())
 }
 
-fn unquote(v: &str) -> &str {
-    v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(v)
+/// How far a mapping that starts with `len` bytes of grain continues, up to `limit`: over the
+/// following grains of the same table (`more` of them) while `next(k)` (k = 1, 2, ... grains on)
+/// continues it. Only unallocated, zero and contiguous data runs continue.
+fn run_length(
+    map: Map,
+    mut len: u64,
+    limit: u64,
+    grain_bytes: u64,
+    more: u64,
+    mut next: impl FnMut(u64) -> Result<Map>,
+) -> Result<u64> {
+    let mut k = 1u64;
+    while len < limit && k <= more {
+        let continues = match (map, next(k)?) {
+            (Map::Unallocated, Map::Unallocated) | (Map::Zero, Map::Zero) => true,
+            (Map::Data { at: a, .. }, Map::Data { at: b, .. }) => a.checked_add(len) == Some(b),
+            _ => false,
+        };
+        if !continues {
+            break;
+        }
+        len = len.saturating_add(grain_bytes);
+        k = k.saturating_add(1);
+    }
+    Ok(len.min(limit))
 }
 
-/// `ACCESS SECTORS TYPE ["FILE" [OFFSET]]`; the file name is quoted and may hold spaces.
-fn parse_extent_line(line: &str, access: &str, at: u64) -> Result<ExtentLine> {
-    let bad_line =
-        |why: &str| corrupt("VMDK extent line", at, format!("{why}: {:?}", line.chars().take(200).collect::<String>()));
-    let rest = line.get(access.len()..).unwrap_or_default().trim_start();
-    let (sectors, rest) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-    let sectors: u64 = sectors.parse().map_err(|_| bad_line("the sector count is not a number"))?;
-    let rest = rest.trim_start();
-    let (kind, rest) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-    if kind.is_empty() {
-        return Err(bad_line("no extent type"));
-    }
-    let rest = rest.trim_start();
-    let (file, rest) = match rest.strip_prefix('"') {
-        Some(q) => {
-            let (name, after) = q.split_once('"').ok_or_else(|| bad_line("unterminated file name"))?;
-            (Some(name.to_owned()), after.trim_start())
-        }
-        None => (None, rest),
-    };
-    let offset = match rest.split_ascii_whitespace().next() {
-        Some(o) => o.parse().map_err(|_| bad_line("the offset is not a number"))?,
-        None => 0,
-    };
-    Ok(ExtentLine { access: access.to_owned(), sectors, kind: kind.to_owned(), file, offset, at })
-}
-
-impl Header {
-    /// Parses a 512-byte header (or footer) read at `at`.
-    fn parse(b: &[u8], at: u64) -> Result<Header> {
-        if b.get(..4) != Some(SPARSE_MAGIC.as_slice()) {
-            return Err(ImageError::BadSignature {
-                what: "VMDK sparse header",
-                offset: at,
-                expected: "KDMV",
-                found: b.get(..4).unwrap_or_default().to_vec(),
-            });
-        }
-        let h = Header {
-            version: le_u32(b, 4),
-            flags: le_u32(b, 8),
-            capacity: le_u64(b, 12),
-            grain: le_u64(b, 20),
-            descriptor_offset: le_u64(b, 28),
-            descriptor_size: le_u64(b, 36),
-            gtes: le_u32(b, 44),
-            rgd_offset: le_u64(b, 48),
-            gd_offset: le_u64(b, 56),
-            compress: le_u16(b, 77),
-        };
-        if !(1..=3).contains(&h.version) {
-            return Err(bad("VMDK sparse version", at + 4, h.version.into(), "1, 2 or 3"));
-        }
-        Ok(h)
-    }
-}
-
-impl Sparse {
-    /// Reads and checks a sparse extent's header (or its footer), and its grain directory; with
-    /// `want_descriptor`, also the embedded descriptor's text and its offset.
-    fn open(
-        mut src: FileSource,
-        limits: &ImageLimits,
-        table_bytes: &mut u64,
-        want_descriptor: bool,
-    ) -> Result<(Sparse, Option<(String, u64)>)> {
-        let file_len = src.len();
-        let mut b = [0u8; 512];
-        src.read_exact_at(0, &mut b, "VMDK sparse header")?;
-        let mut h = Header::parse(&b, 0)?;
-        // Where the header fields came from (the footer takes precedence when there is one).
-        let mut hat = 0u64;
-        if h.gd_offset == GD_AT_END {
-            // Footer marker, footer, end-of-stream marker: the file's last three sectors.
-            let tail = 3 * SECTOR;
-            let start = file_len.checked_sub(tail).ok_or(ImageError::Truncated {
-                what: "VMDK footer",
-                offset: 0,
-                needed: tail,
-                available: file_len,
-            })?;
-            let mut t = [0u8; 1536];
-            src.read_exact_at(start, &mut t, "VMDK footer")?;
-            let (marker, rest) = t.split_at(512);
-            let (footer, eos) = rest.split_at(512);
-            if le_u32(marker, 8) != 0 || le_u32(marker, 12) != MARKER_FOOTER {
-                return Err(corrupt("VMDK footer marker", start, "expected a footer marker before the footer"));
-            }
-            if eos.get(..16).is_none_or(|m| m.iter().any(|&x| x != 0)) {
-                return Err(corrupt("VMDK end-of-stream marker", start + 1024, "expected an end-of-stream marker"));
-            }
-            hat = start + 512;
-            h = Header::parse(footer, hat)?;
-            if h.gd_offset == GD_AT_END {
-                return Err(bad("VMDK footer gdOffset", hat + 56, h.gd_offset, "the grain directory's sector"));
-            }
-        }
-        if h.grain == 0 || !h.grain.is_power_of_two() || h.grain > MAX_GRAIN_SECTORS {
-            return Err(bad("VMDK grainSize", hat + 20, h.grain, "a power of two of 1..=2^21 sectors"));
-        }
-        if h.gtes == 0 || h.gtes > MAX_GTES_PER_GT {
-            return Err(bad("VMDK numGTEsPerGT", hat + 44, h.gtes.into(), "1..=512"));
-        }
-        sectors_to_bytes("VMDK capacity", hat + 12, h.capacity)?;
-        let compressed = match h.compress {
-            COMPRESS_NONE => false,
-            COMPRESS_DEFLATE => true,
-            c => return Err(ImageError::Unsupported(format!("VMDK compressAlgorithm {c}; only deflate is read"))),
-        };
-        if compressed && h.flags & FLAG_MARKERS == 0 {
-            return Err(ImageError::Unsupported("VMDK compressed grains without grain markers".into()));
-        }
-        let grain_bytes = h.grain * SECTOR;
-        if compressed {
-            ImageLimits::check("max_unit_bytes", grain_bytes, limits.max_unit_bytes)?;
-        }
-        let gtes = u64::from(h.gtes);
-        // grain × GTEs ≤ 2^21 × 512 sectors: no overflow; the GD count and size are in u64.
-        let gd_entries = h.capacity.div_ceil(h.grain * gtes);
-        let gd_bytes = gd_entries.saturating_mul(4);
-        let total = table_bytes.saturating_add(gd_bytes);
-        ImageLimits::check("max_table_bytes", total, limits.max_table_bytes)?;
-        *table_bytes = total;
-        let gd_sector = match (h.gd_offset, h.rgd_offset) {
-            (0, 0) if gd_entries > 0 => {
-                return Err(bad("VMDK gdOffset", hat + 56, 0, "the sector of the grain directory"));
-            }
-            (0, r) => r,
-            (g, _) => g,
-        };
-        let gd_offset = gd_sector
-            .checked_mul(SECTOR)
-            .ok_or_else(|| bad("VMDK gdOffset", hat + 56, gd_sector, "a sector inside the file"))?;
-        if gd_entries > 0 && gd_offset.checked_add(gd_bytes).is_none_or(|end| end > file_len) {
-            return Err(ImageError::Truncated {
-                what: "VMDK grain directory",
-                offset: gd_offset,
-                needed: gd_bytes,
-                available: file_len.saturating_sub(gd_offset),
-            });
-        }
-        let gd = if gd_entries > 0 {
-            let raw = src.read_vec_at(
-                gd_offset,
-                gd_bytes,
-                "VMDK grain directory",
-                "max_table_bytes",
-                limits.max_table_bytes,
-            )?;
-            decode_le32(&raw, limits.max_table_bytes)?
-        } else {
-            Vec::new()
-        };
-
-        let descriptor = if want_descriptor && h.descriptor_size > 0 {
-            let bytes = h.descriptor_size.saturating_mul(SECTOR);
-            ImageLimits::check("max_header_bytes", bytes, limits.max_header_bytes)?;
-            let at = h.descriptor_offset.checked_mul(SECTOR).ok_or_else(|| {
-                bad("VMDK descriptorOffset", hat + 28, h.descriptor_offset, "a sector inside the file")
-            })?;
-            let raw =
-                src.read_vec_at(at, bytes, "VMDK embedded descriptor", "max_header_bytes", limits.max_header_bytes)?;
-            Some((text_until_nul(&raw, at)?.to_owned(), at))
-        } else {
-            None
-        };
-
-        let sparse = Sparse {
-            src,
-            capacity: h.capacity,
-            grain_bits: grain_bytes.trailing_zeros(),
-            grain_bytes,
-            gtes,
-            gd,
-            gd_offset,
-            compressed,
-            // Version 2+ sparse extents may hold zeroed-grain GTEs; flag bit 2 says so explicitly.
-            zero_grain: h.flags & FLAG_ZERO_GRAIN != 0 || h.version >= 2,
-            max_table_bytes: limits.max_table_bytes,
-        };
-        Ok((sparse, descriptor))
-    }
-
-    /// Maps byte `rel` (< extent length) of extent number `idx` and says for how many bytes, up to
-    /// `want`, the same kind of mapping continues within one grain table.
-    fn lookup(&mut self, idx: usize, rel: u64, want: u64, gts: &mut LruCache<Vec<u32>>) -> Result<(Map, u64)> {
-        let grain = rel >> self.grain_bits;
-        let intra = rel & (self.grain_bytes - 1);
-        let gd_index = grain / self.gtes;
-        let first = grain % self.gtes;
-        // Bytes to the end of what this GT maps (≤ 512 grains of ≤ 1 GiB: < 2^40).
-        let table_left = ((self.gtes - first) << self.grain_bits) - intra;
-        let limit = want.min(table_left).max(1);
-        let gd_at = self.gd_offset.saturating_add(gd_index.saturating_mul(4));
-        let gde = usize::try_from(gd_index)
-            .ok()
-            .and_then(|i| self.gd.get(i).copied())
-            .ok_or_else(|| corrupt("VMDK grain directory", gd_at, "grain beyond the grain directory"))?;
-        if gde == 0 {
-            return Ok((Map::Unallocated, limit));
-        }
-        let (src, gtes, max_table) = (&mut self.src, self.gtes, self.max_table_bytes);
-        let key = (idx as u64) << 32 | u64::from(gde);
-        let table = gts.get_or_try_insert_with(key, || {
-            let raw =
-                src.read_vec_at(u64::from(gde) * SECTOR, gtes * 4, "VMDK grain table", "max_table_bytes", max_table)?;
-            decode_le32(&raw, max_table)
-        })?;
-        let gt_at = u64::from(gde) * SECTOR;
-        let (zero_grain, compressed, grain_bytes) = (self.zero_grain, self.compressed, self.grain_bytes);
-        let classify = |i: u64, intra: u64| -> Result<Map> {
-            let gte = usize::try_from(i).ok().and_then(|i| table.get(i).copied()).unwrap_or(0);
-            let g = grain - first + i;
-            Ok(match gte {
-                0 => Map::Unallocated,
-                1 if zero_grain => Map::Zero,
-                1 => {
-                    return Err(corrupt(
-                        "VMDK grain table entry",
-                        gt_at + i * 4,
-                        "grain at sector 1 (the header) in an extent without zeroed-grain entries",
-                    ))
-                }
-                s if compressed => Map::Compressed { extent: idx, sector: s, grain: g, intra },
-                s => Map::Data { extent: idx, at: u64::from(s) * SECTOR + intra },
-            })
-        };
-        let map = classify(first, intra)?;
-        let mut len = grain_bytes - intra;
-        let mut i = first + 1;
-        // Extend over following grains of the same table while they continue the mapping.
-        while len < limit && i < gtes && !matches!(map, Map::Compressed { .. }) {
-            let continues = match (map, classify(i, 0)?) {
-                (Map::Unallocated, Map::Unallocated) | (Map::Zero, Map::Zero) => true,
-                (Map::Data { at: a, .. }, Map::Data { at: b, .. }) => a.checked_add(len) == Some(b),
-                _ => false,
-            };
-            if !continues {
-                break;
-            }
-            len += grain_bytes;
-            i += 1;
-        }
-        Ok((map, len.min(limit)))
-    }
-
-    /// Reads grain number `grain`'s marker and compressed data at `sector` and inflates it into
-    /// one grain.
-    fn inflate_grain(&mut self, sector: u32, grain: u64, budget: &mut InflateBudget) -> Result<Vec<u8>> {
-        let at = u64::from(sector) * SECTOR;
-        let mut m = [0u8; GRAIN_MARKER_LEN as usize];
-        self.src.read_exact_at(at, &mut m, "VMDK grain marker")?;
-        let lba = le_u64(&m, 0);
-        let size = u64::from(le_u32(&m, 8));
-        let expected = grain << (self.grain_bits - 9);
-        if lba != expected {
-            return Err(corrupt(
-                "VMDK grain marker",
-                at,
-                format!("the marker says LBA {lba}, but the grain table maps LBA {expected} here"),
-            ));
-        }
-        // zlib adds a few bytes per 64 KiB stored block; twice the grain is a generous ceiling.
-        let max_compressed = self.grain_bytes.saturating_mul(2).saturating_add(SECTOR);
-        if size == 0 || size > max_compressed {
-            return Err(bad("VMDK grain marker size", at + 8, size, "1 byte to twice the grain size"));
-        }
-        let input = self.src.read_vec_at(
-            at + GRAIN_MARKER_LEN,
-            size,
-            "VMDK compressed grain",
-            "max_unit_bytes",
-            max_compressed,
-        )?;
-        budget.charge(self.grain_bytes)?;
-        let mut out = zeroed(self.grain_bytes, "max_unit_bytes", self.grain_bytes)?;
-        let n = inflate_into(&input, &mut out, true, "VMDK compressed grain", at)? as u64;
-        // Only the extent's last grain may be partial.
-        let grain_start = grain << self.grain_bits;
-        let need = self.grain_bytes.min((self.capacity * SECTOR).saturating_sub(grain_start));
-        if n < need {
-            return Err(corrupt(
-                "VMDK compressed grain",
-                at,
-                format!("inflates to {n} bytes, short of the {need} bytes the grain holds"),
-            ));
-        }
-        Ok(out)
-    }
+/// Whether `a` and `b`, half-open ranges, share a byte (empty ranges share none).
+fn overlaps(a: (u64, u64), b: (u64, u64)) -> bool {
+    a.0 < a.1 && b.0 < b.1 && a.0 < b.1 && b.0 < a.1
 }
 
 /// Little-endian u32 entries of a table read from the image.
@@ -860,31 +569,14 @@ fn decode_le32(raw: &[u8], max: u64) -> Result<Vec<u32>> {
     Ok(v)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn descriptor_lines() {
-        let text =
-            "# Disk DescriptorFile\nversion=1\nCID=7ce09369\nparentCID=91bc5ec0\ncreateType=\"monolithicSparse\"\n\
-                    parentFileNameHint=\"base disk.vmdk\"\n# Extent description\nRW 98304 SPARSE \"my disk.vmdk\"\n\
-                    RDONLY 100 FLAT \"f.vmdk\" 2048\r\nRW 8 ZERO\n\nddb.adapterType = \"ide\"\n";
-        let d = parse_descriptor(text, 512).unwrap();
-        assert_eq!(d.create_type.as_deref(), Some("monolithicSparse"));
-        assert_eq!((d.cid, d.parent_cid), (Some(0x7ce0_9369), Some(0x91bc_5ec0)));
-        assert_eq!(d.parent_hint.as_deref(), Some("base disk.vmdk"));
-        assert_eq!(d.extents.len(), 3);
-        assert_eq!(d.extents[0].file.as_deref(), Some("my disk.vmdk"));
-        assert_eq!((d.extents[1].sectors, d.extents[1].offset, d.extents[1].access.as_str()), (100, 2048, "RDONLY"));
-        assert_eq!((d.extents[2].kind.as_str(), d.extents[2].file.as_deref()), ("ZERO", None));
-        assert!(d.extents[0].at > 512);
-        for bad in
-            ["RW x SPARSE \"a\"", "RW 5", "RW 5 FLAT \"a", "RW 5 FLAT \"a\" z", "RW 99999999999999999999 FLAT \"a\""]
-        {
-            assert!(parse_descriptor(bad, 0).is_err(), "{bad}");
-        }
-        let many = "RW 1 ZERO\n".repeat(MAX_EXTENTS + 1);
-        assert!(matches!(parse_descriptor(&many, 0), Err(ImageError::Unsupported(_))));
-    }
+/// Little-endian u64 entries of a table read from the image.
+fn decode_le64(raw: &[u8], max: u64) -> Result<Vec<u64>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(raw.len() / 8).map_err(|_| ImageError::LimitExceeded {
+        limit: "max_table_bytes",
+        value: raw.len() as u64,
+        max,
+    })?;
+    v.extend(raw.chunks_exact(8).map(|c| le_u64(c, 0)));
+    Ok(v)
 }
