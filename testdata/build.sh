@@ -20,4 +20,5 @@ else
   echo "testdata/build.sh: hivexregedit not found (Debian: libwin-hivex-perl); hivex-made fixtures skipped" >&2
 fi
 testdata/build-images.sh
+testdata/build-esxi.sh
 echo "testdata/build.sh: fixtures in $out" >&2

@@ -3,19 +3,45 @@
 //! ```text
 //! regnet-fixtures example DIR   # DIR/SYSTEM + SYSTEM.LOG1 + SYSTEM.LOG2: the bundled example (dirty, new-format logs)
 //! regnet-fixtures all DIR       # every writer-made fixture (see testdata/README.md)
+//! regnet-fixtures dirty BEFORE AFTER DIR   # DIR/SYSTEM (BEFORE, made dirty) + SYSTEM.LOG1/LOG2 whose
+//!                                         # replay gives AFTER (same root cell; e.g. edited by hivex)
+//! regnet-fixtures esxi-chain [--grain SECTORS] [--seed N] DIR NAME BASE.raw [cowd|sesparse:LAYER.raw]...
+//!     # an ESXi snapshot chain: DIR/NAME.vmdk + NAME-flat.vmdk (the base), then per layer k
+//!     # NAME-00000k.vmdk + NAME-00000k-delta.vmdk (COWD) or NAME-00000k-sesparse.vmdk, each the
+//!     # difference from the layer below; --grain sets the COWD grain (default 1 sector, as ESXi)
 //! ```
 
+use regnet_testkit::esxi::{write_chain, ChainOptions, ExtentKind, Image};
 use regnet_testkit::example::example_system;
 use regnet_testkit::{
     new_format_logs, old_format_log, write_hive, KeySpec, ListKind, LogSplit, ValueSpec, WriterOptions,
 };
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+const USAGE: &str = "usage: regnet-fixtures example|all DIR\n       regnet-fixtures dirty BEFORE AFTER DIR\n       regnet-fixtures esxi-chain [--grain SECTORS] [--seed N] DIR NAME BASE.raw [cowd|sesparse:LAYER.raw]...";
+
+/// A subcommand taking its own arguments.
+type Tool = fn(&[String]) -> Result<(), String>;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let tool: Option<Tool> = match args.first().map(String::as_str) {
+        Some("esxi-chain") => Some(esxi_chain),
+        Some("dirty") => Some(dirty),
+        _ => None,
+    };
+    if let Some(tool) = tool {
+        return match tool(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("regnet-fixtures {}: {e}", args[0]);
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (Some(cmd), Some(dir)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: regnet-fixtures example|all DIR");
+        eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
     let dir = Path::new(dir);
@@ -23,7 +49,7 @@ fn main() -> ExitCode {
         "example" => example(dir),
         "all" => all(dir),
         _ => {
-            eprintln!("usage: regnet-fixtures example|all DIR");
+            eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -113,5 +139,55 @@ pub fn all(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir.join("dirty-old"))?;
     old_format_log(&before, &after).write_files(&dir.join("dirty-old"), "SYSTEM")?;
     write(dir, "after/SYSTEM", &write_hive(&example_system(true), &example_options(7)))?;
+    Ok(())
+}
+
+/// `esxi-chain`: writes an ESXi snapshot chain from raw images (see the module docs).
+fn esxi_chain(args: &[String]) -> Result<(), String> {
+    let mut opts = ChainOptions::default();
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut num = |what: &str| -> Result<u64, String> {
+            it.next().and_then(|v| v.parse().ok()).ok_or_else(|| format!("{what} needs a number\n{USAGE}"))
+        };
+        match a.as_str() {
+            "--grain" => opts.cowd.grain_sectors = num("--grain")?,
+            "--seed" => opts.cid_seed = num("--seed")?,
+            _ => rest.push(a.clone()),
+        }
+    }
+    let [dir, name, base, layers @ ..] = rest.as_slice() else {
+        return Err(USAGE.to_string());
+    };
+    let mut parsed: Vec<(ExtentKind, PathBuf)> = Vec::new();
+    for l in layers {
+        let (kind, path) = match l.split_once(':') {
+            Some(("cowd" | "vmfsSparse", p)) => (ExtentKind::VmfsSparse, p),
+            Some(("sesparse" | "seSparse", p)) => (ExtentKind::SeSparse, p),
+            _ => return Err(format!("layer {l:?} is not cowd:FILE or sesparse:FILE\n{USAGE}")),
+        };
+        parsed.push((kind, PathBuf::from(path)));
+    }
+    let images: Vec<(ExtentKind, Image<'_>)> = parsed.iter().map(|(k, p)| (*k, Image::File(p))).collect();
+    let files =
+        write_chain(Path::new(dir), name, Image::File(Path::new(base)), &images, &opts).map_err(|e| e.to_string())?;
+    for (d, cid) in files.descriptors.iter().zip(&files.cids) {
+        println!("{}\tCID={cid:08x}", d.display());
+    }
+    Ok(())
+}
+
+/// `dirty`: a dirty primary (BEFORE with its primary sequence number one ahead) and new-format logs,
+/// split over LOG1 and LOG2, whose replay yields AFTER's hive bins.
+fn dirty(args: &[String]) -> Result<(), String> {
+    let [before, after, dir] = args else {
+        return Err(USAGE.to_string());
+    };
+    let read = |p: &String| std::fs::read(p).map_err(|e| format!("{p}: {e}"));
+    let (before, after) = (read(before)?, read(after)?);
+    let dir = Path::new(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    new_format_logs(&before, &after, 2, LogSplit::Split).write_files(dir, "SYSTEM").map_err(|e| e.to_string())?;
     Ok(())
 }
