@@ -91,6 +91,7 @@ pub fn report_from_hive(hive: &Hive<'_>) -> Result<Report> {
 
     let (mut adapters, luids) = adapters(&mut r, &cs, &cs_name, params.as_ref());
     nsi_cross_check(&mut r, &cs, &cs_name, &mut adapters, &luids);
+    crate::presence::mark_adapters(&mut r, &cs, &cs_name, &mut adapters);
     let routes = params.as_ref().map(|p| routes(&mut r, p, &params_path, &adapters)).unwrap_or_default();
 
     Ok(Report {
@@ -392,6 +393,8 @@ fn adapter(
         vlan_id: ci.vlan_id,
         interface_metric: None,
         network: None,
+        present: None,
+        presence: None,
     };
     if let Some(k) = tcpip {
         ipv4_settings(r, k, &format!("{cs_name}\\Services\\Tcpip\\Parameters\\Interfaces\\{guid}"), &mut a);

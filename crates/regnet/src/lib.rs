@@ -31,6 +31,7 @@
 mod error;
 mod extract;
 mod image;
+mod presence;
 mod read;
 mod report;
 

@@ -187,6 +187,81 @@ pub struct Adapter {
     /// adapter's IPv4 subnet to name the production network.
     #[serde(default)]
     pub network: Option<String>,
+    /// Whether the adapter's device was present: `false` for a "ghost", a NIC removed long ago
+    /// whose TCP/IP settings the hive still keeps; null when nothing tells. `presence` says how it
+    /// was known (see `docs/presence.md`).
+    #[serde(default)]
+    pub present: Option<bool>,
+    /// The evidence behind `present`: the adapter's device instance and its last arrival and
+    /// removal times. Null when there is nothing to go on (no device class entry, or one that
+    /// names no device instance).
+    #[serde(default)]
+    pub presence: Option<Presence>,
+}
+
+impl Adapter {
+    /// Sets `present` from a VM configuration (the hypervisor's own list of NICs, joined by MAC),
+    /// which overrides what the hive says: `presence.source` becomes `vm_config`, and the
+    /// hive's own answer stays in `presence.hive_present` with the device facts it came from.
+    ///
+    /// ```
+    /// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/SYSTEM");
+    /// let mut report = regnet::report_from_hive_file(path, &regnet::Options::default())?;
+    /// let a = &mut report.adapters[0];
+    /// a.set_present_from_vm_config(true);
+    /// assert_eq!(a.present, Some(true));
+    /// assert_eq!(a.presence.as_ref().map(|p| p.source), Some(regnet::PresenceSource::VmConfig));
+    /// # Ok::<(), regnet::Error>(())
+    /// ```
+    pub fn set_present_from_vm_config(&mut self, present: bool) {
+        let hive_present = self.presence.as_ref().map_or(self.present, |p| p.hive_present);
+        let mut p = self.presence.take().unwrap_or_default();
+        p.source = PresenceSource::VmConfig;
+        p.hive_present = hive_present;
+        self.presence = Some(p);
+        self.present = Some(present);
+    }
+}
+
+/// How an adapter's presence was known, and the device facts behind it (`docs/presence.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Presence {
+    /// The evidence that decided `present`; when `present` is null, the evidence that was
+    /// examined and did not decide it.
+    pub source: PresenceSource,
+    /// The adapter's device instance, relative to `ControlSet00N\Enum`
+    /// (`PCI\VEN_8086&DEV_100F&SUBSYS_075015AD&REV_01\4&B70F118&0&0888`), as its device class entry
+    /// (`DeviceInstanceID`) or connection key (`PnpInstanceID`) names it.
+    #[serde(default)]
+    pub device_instance: Option<String>,
+    /// When the device last arrived (`DEVPKEY_Device_LastArrivalDate`, Windows 8 and later), UTC
+    /// RFC 3339.
+    #[serde(default)]
+    pub last_arrival: Option<String>,
+    /// When the device was last removed (`DEVPKEY_Device_LastRemovalDate`), UTC RFC 3339.
+    #[serde(default)]
+    pub last_removal: Option<String>,
+    /// What the hive alone says; equal to `present` unless a VM configuration overrode it.
+    #[serde(default)]
+    pub hive_present: Option<bool>,
+}
+
+/// The evidence that decided an adapter's `present`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PresenceSource {
+    /// The device instance under `Enum`: missing means absent; present but with no arrival or
+    /// removal time (Windows 7 and older), it decides nothing.
+    #[default]
+    DeviceInstance,
+    /// The device's last arrival and removal times (Windows 8 and later): a removal after the
+    /// last arrival means the device was gone.
+    DeviceTimes,
+    /// The VM's configuration file: the hypervisor's NICs, joined by MAC (set by the caller with
+    /// [`Adapter::set_present_from_vm_config`]).
+    VmConfig,
 }
 
 /// Where a MAC address was found.

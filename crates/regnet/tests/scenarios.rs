@@ -1568,6 +1568,8 @@ fn json_contract_names_and_round_trip() {
                 "vlan_id",
                 "interface_metric",
                 "network",
+                "present",
+                "presence",
             ])
         );
     }
