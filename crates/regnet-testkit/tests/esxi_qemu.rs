@@ -158,20 +158,70 @@ fn sesparse_one_layer_every_zero_style() {
     fill(&mut child, 16 * MIB - 10, 20, 5); // across a GT boundary
     fill(&mut child, 32 * MIB + 100, 10, 6); // third table
     fill(&mut child, size - 512, 100, 7); // partial last grain
-    for zeroed in [ZeroedGrains::ZeroEntry, ZeroedGrains::Unmapped, ZeroedGrains::Allocated] {
-        for order in [AllocationOrder::Ascending, AllocationOrder::Descending] {
-            let opts = ChainOptions {
-                sesparse: SeSparseOptions { order, zeroed, ..Default::default() },
-                ..Default::default()
-            };
-            let name = format!("se-{zeroed:?}-{order:?}");
-            check_chain(dir.path(), &name, &[base.clone(), child.clone()], &[ExtentKind::SeSparse], &opts);
-        }
+    for (zeroed, order) in [
+        (ZeroedGrains::ZeroEntry, AllocationOrder::Ascending),
+        (ZeroedGrains::Unmapped, AllocationOrder::Ascending),
+        (ZeroedGrains::Allocated, AllocationOrder::Descending),
+    ] {
+        let opts =
+            ChainOptions { sesparse: SeSparseOptions { order, zeroed, ..Default::default() }, ..Default::default() };
+        let name = format!("se-{zeroed:?}-{order:?}");
+        check_chain(dir.path(), &name, &[base.clone(), child.clone()], &[ExtentKind::SeSparse], &opts);
     }
     let d = esxi::sesparse_delta_bytes(&base, &child, &SeSparseOptions::default()).unwrap();
     assert_eq!(d.layout.gt_offsets.len(), 3);
     let zero_entries = d.layout.grains.values().filter(|p| p.entry == 0x2000_0000_0000_0000).count();
     assert_eq!(zero_entries, 3);
+}
+
+/// More than 4096 allocated SEsparse grains, so that grain indices use the entry's high bits too
+/// (`index >> 12` in the low 48 bits), in both allocation orders.
+#[test]
+fn sesparse_many_grains() {
+    if !qemu() {
+        return;
+    }
+    let dir = scratch_dir("esxi-se-many");
+    let size = 24 * MIB + 3 * 512;
+    let base = noise(1, size);
+    let mut child = noise(2, size);
+    zero(&mut child, 5 * MIB, 4096 * 3);
+    for order in [AllocationOrder::Ascending, AllocationOrder::Descending] {
+        let opts = ChainOptions { sesparse: SeSparseOptions { order, ..Default::default() }, ..Default::default() };
+        check_chain(
+            dir.path(),
+            &format!("many-{order:?}"),
+            &[base.clone(), child.clone()],
+            &[ExtentKind::SeSparse],
+            &opts,
+        );
+    }
+    let d = esxi::sesparse_delta_bytes(&base, &child, &SeSparseOptions::default()).unwrap();
+    assert!(d.layout.grains.values().filter(|p| p.data_offset.is_some()).count() > 6000);
+    assert_eq!(esxi::sesparse_allocated_entry(0x12345), 0x3345_0000_0000_0012);
+}
+
+/// Bad inputs are errors, not panics.
+#[test]
+fn input_errors() {
+    let opts = CowdOptions::default();
+    assert!(matches!(esxi::cowd_delta_bytes(&[0; 512], &[0; 1024], &opts), Err(esxi::EsxiError::SizeMismatch { .. })));
+    assert!(matches!(esxi::cowd_delta_bytes(&[], &[], &opts), Err(esxi::EsxiError::Empty)));
+    assert!(matches!(
+        esxi::cowd_delta_bytes(&[0; 700], &[0; 700], &opts),
+        Err(esxi::EsxiError::NotSectorMultiple(700))
+    ));
+    let zero_grain = CowdOptions { grain_sectors: 0, ..Default::default() };
+    assert!(matches!(esxi::cowd_delta_bytes(&[0; 512], &[0; 512], &zero_grain), Err(esxi::EsxiError::BadGrainSize(0))));
+    // A short reader.
+    let r = esxi::cowd_delta(&[0u8; 512][..], &[0u8; 1024][..], 1024, &opts);
+    assert!(matches!(r, Err(esxi::EsxiError::Io(_))));
+    // Corrupting a grain that did not change has no entry to corrupt.
+    let bad = CowdOptions { corruptions: vec![Corruption::GrainPastEof(0)], ..Default::default() };
+    assert!(matches!(esxi::cowd_delta_bytes(&[0; 512], &[0; 512], &bad), Err(esxi::EsxiError::Unsupported(_))));
+    // An unchanged disk is a delta with no tables.
+    let d = esxi::sesparse_delta_bytes(&[7; 8192], &[7; 8192], &SeSparseOptions::default()).unwrap();
+    assert!(d.layout.gt_offsets.is_empty() && d.bytes.len() as u64 == d.layout.grains_offset);
 }
 
 /// The chain the fixtures use: flat base -> COWD -> SEsparse, overlapping changes, a grain zeroed in
