@@ -114,3 +114,89 @@ pub(crate) fn parse(bytes: &[u8], limits: &VmConfigLimits) -> Result<VmConfig> {
     }
     Ok(vm)
 }
+
+#[cfg(test)]
+#[allow(clippy::type_complexity)]
+mod tests {
+    use super::*;
+
+    fn domain(devices: &str) -> VmConfig {
+        let text = format!("<domain type='QEMU'><name>t</name><devices>{devices}</devices></domain>");
+        parse(text.as_bytes(), &VmConfigLimits::default()).unwrap()
+    }
+
+    #[test]
+    fn interfaces() {
+        let vm = domain(
+            "<interface type='direct'><mac address='52:54:00:00:00:01'/><source dev='eno1' mode='bridge'/><model type='virtio'/></interface>\
+             <interface type='user'><mac address='5254.0000.0002'/></interface>\
+             <interface type='bridge'><mac address='bad'/><source bridge='br0'/><vlan trunk='yes'><tag id='10'/><tag id='20'/></vlan></interface>\
+             <interface type='network'><source network='n'/><vlan><tag id='5000'/></vlan></interface>\
+             <interface type='network'><source network='n'/><vlan><tag/></vlan></interface>",
+        );
+        assert_eq!(vm.hypervisor, "libvirt:qemu");
+        let got: Vec<(&str, Option<&str>, Option<&str>, Option<u16>)> =
+            vm.nics.iter().map(|n| (n.label.as_str(), n.mac.as_deref(), n.network.as_deref(), n.vlan)).collect();
+        assert_eq!(
+            got,
+            [
+                ("interface 0", Some("52:54:00:00:00:01"), Some("eno1"), None),
+                ("interface 1", Some("52:54:00:00:00:02"), None, None),
+                ("interface 2", None, Some("br0"), Some(10)),
+                ("interface 3", None, Some("n"), None),
+                ("interface 4", None, Some("n"), None),
+            ]
+        );
+        let w = vm.warnings.join("\n");
+        for needle in ["interface 2: MAC", "VLAN trunk", "\"5000\""] {
+            assert!(w.contains(needle), "{needle} in {w}");
+        }
+    }
+
+    #[test]
+    fn disks() {
+        let vm = domain(
+            "<disk type='network' device='disk'><source protocol='rbd' name='pool/img'/><target dev='vda'/></disk>\
+             <disk type='volume' device='disk'><source pool='p' volume='v'/><target dev='vdb'/></disk>\
+             <disk type='nvme' device='disk'><target dev='vdc'/></disk>\
+             <disk type='file' device='floppy'><source file='a.img'/></disk>\
+             <disk type='file' device='disk'><target dev='vdd'/></disk>\
+             <disk device='lun' type='file'><source file='/etc/shadow'/><target dev='sda'/></disk>\
+             <disk><source file='../x'/></disk>",
+        );
+        assert_eq!(
+            vm.disks,
+            [
+                VmDisk { device: "sda".into(), location: DiskLocation::File("/etc/shadow".into()) },
+                VmDisk { device: "disk 1".into(), location: DiskLocation::File("../x".into()) },
+            ]
+        );
+        let w = vm.warnings.join("\n");
+        for needle in [
+            "vda is type 'network' (pool/img)",
+            "vdb is type 'volume' (p)",
+            "vdc is type 'nvme', not",
+            "vdd names no source",
+        ] {
+            assert!(w.contains(needle), "{needle} in {w}");
+        }
+    }
+
+    #[test]
+    fn documents() {
+        let vm = parse(b"<domain><metadata><os id='x'/></metadata></domain>", &VmConfigLimits::default()).unwrap();
+        assert_eq!(vm.hypervisor, "libvirt");
+        assert_eq!(vm.guest_os, None);
+        assert!(vm.warnings.iter().any(|w| w.contains("no <devices>")));
+        for text in ["<Envelope/>", "<d:domain xmlns:d='urn:x'/>"] {
+            let e = parse(text.as_bytes(), &VmConfigLimits::default()).unwrap_err();
+            assert!(matches!(e, VmConfigError::WrongDocument { .. }), "{e}");
+        }
+        let many = format!("<domain><devices>{}</devices></domain>", "<interface type='user'/>".repeat(10_000));
+        let e = parse(many.as_bytes(), &VmConfigLimits::default()).unwrap_err();
+        assert!(matches!(e, VmConfigError::LimitExceeded { limit: "max_nics", .. }), "{e}");
+        let many = format!("<domain><devices>{}</devices></domain>", "<disk><source file='a'/></disk>".repeat(3));
+        let e = parse(many.as_bytes(), &VmConfigLimits { max_disks: 2, ..Default::default() }).unwrap_err();
+        assert!(matches!(e, VmConfigError::LimitExceeded { limit: "max_disks", .. }), "{e}");
+    }
+}

@@ -66,7 +66,7 @@ pub(crate) fn tar_number(f: &[u8]) -> Option<u64> {
             let s = f.iter().position(|&b| b != b' ' && b != 0).map_or(&[][..], |i| f.get(i..).unwrap_or_default());
             let end = s.iter().position(|&b| b == b' ' || b == 0).unwrap_or(s.len());
             let (digits, tail) = s.split_at(end);
-            if tail.iter().any(|&b| b != b' ' && b != 0) || digits.len() > 21 {
+            if tail.iter().any(|&b| b != b' ' && b != 0) || digits.len() > 22 {
                 return None;
             }
             digits.iter().try_fold(0u64, |acc, &b| match b {
@@ -276,4 +276,299 @@ pub fn parse_ova<R: Read + Seek>(reader: &mut R, limits: &VmConfigLimits) -> Res
     warnings.append(&mut vm.warnings);
     vm.warnings = warnings;
     Ok(vm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// A ustar header for `name` of `size` bytes with type `flag`, checksum set.
+    fn header(name: &[u8], size: u64, flag: u8) -> Vec<u8> {
+        let mut h = vec![0u8; 512];
+        h[..name.len().min(100)].copy_from_slice(&name[..name.len().min(100)]);
+        h[100..108].copy_from_slice(b"0000644\0");
+        h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
+        h[156] = flag;
+        h[257..265].copy_from_slice(b"ustar\x0000");
+        seal(&mut h);
+        h
+    }
+
+    fn seal(h: &mut [u8]) {
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    }
+
+    fn member(out: &mut Vec<u8>, name: &[u8], data: &[u8], flag: u8) {
+        out.extend(header(name, data.len() as u64, flag));
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+
+    fn end(out: &mut Vec<u8>) {
+        out.extend([0u8; 1024]);
+    }
+
+    const OVF: &str = r#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData">
+<References><File ovf:id="f1" ovf:href="HREF"/></References>
+<VirtualSystem ovf:id="vm"><VirtualHardwareSection>
+<Item><rasd:ElementName>Hard disk 1</rasd:ElementName><rasd:HostResource>ovf:/file/f1</rasd:HostResource><rasd:ResourceType>17</rasd:ResourceType></Item>
+</VirtualHardwareSection></VirtualSystem></Envelope>"#;
+
+    fn ovf(href: &str) -> Vec<u8> {
+        OVF.replace("HREF", href).into_bytes()
+    }
+
+    fn ova(bytes: &[u8]) -> Result<VmConfig> {
+        parse_ova(&mut Cursor::new(bytes), &VmConfigLimits::default())
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(tar_number(b"00000001750\0"), Some(1000));
+        assert_eq!(tar_number(b"   1750 \0\0\0\0"), Some(1000));
+        assert_eq!(tar_number(b"\0\0\0\0"), Some(0));
+        assert_eq!(tar_number(b"0000000175 1"), None);
+        assert_eq!(tar_number(b"00000001790\0"), None);
+        assert_eq!(tar_number(b"7777777777777777777777"), None);
+        assert_eq!(tar_number(b"1777777777777777777777"), Some(u64::MAX));
+        assert_eq!(tar_number(b"2000000000000000000000"), None);
+        assert_eq!(tar_number(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34]), Some(0x1234));
+        assert_eq!(tar_number(&[0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+        assert_eq!(tar_number(&[0xff; 12]), None);
+        assert_eq!(tar_number(&[0x80]), Some(0));
+        assert_eq!(pax_path(b"11 path=ab\n16 mtime=1.5\nx\n"), None);
+        assert_eq!(pax_path(b"11 path=ab\n"), Some(b"ab".to_vec()));
+        assert_eq!(pax_path(b"1 x"), None);
+        assert_eq!(pax_path(b"99 path=ab\n"), None);
+        assert_eq!(pax_path(b"10 pathab\n"), None);
+        assert_eq!(pax_path(b"x path=a\n"), None);
+        assert_eq!(pax_path(b""), None);
+    }
+
+    #[test]
+    fn gnu_long_names_pax_paths_and_directories() {
+        let long = format!("{}/disk.vmdk", "d".repeat(150));
+        let mut t = Vec::new();
+        member(&mut t, b"vm.ovf", &ovf(&long), b'0');
+        member(&mut t, b"dir/", b"", b'5');
+        member(&mut t, b"././@LongLink", format!("{long}\0").as_bytes(), b'L');
+        member(&mut t, b"truncated-name", b"DISK", b'0');
+        let vm = ova(&{
+            let mut t = t.clone();
+            end(&mut t);
+            t
+        })
+        .unwrap();
+        let DiskLocation::ArchiveMember { name, offset, len } = &vm.disks[0].location else { panic!() };
+        assert_eq!((name.as_str(), *len), (long.as_str(), 4));
+        assert_eq!(t[*offset as usize..*offset as usize + 4], *b"DISK");
+
+        let mut t = Vec::new();
+        member(&mut t, b"./vm.ovf", &ovf("./p.vmdk"), b'0');
+        member(&mut t, b"PaxHeader/x", b"", b'x');
+        member(&mut t, b"PaxHeader/x", b"15 path=p.vmdk\n", b'x');
+        member(&mut t, b"other-name", b"PAX", b'0');
+        member(&mut t, b"global", b"9 a=b\n", b'g');
+        member(&mut t, b"PaxHeader/y", b"9 a=b\n", b'x');
+        member(&mut t, b"after-pax", b"", b'0');
+        // No end-of-archive blocks: a warning.
+        let vm = ova(&t).unwrap();
+        assert!(matches!(&vm.disks[0].location, DiskLocation::ArchiveMember { name, len: 3, .. } if name == "p.vmdk"));
+        let w = vm.warnings.join("\n");
+        assert!(w.contains("no readable path") && w.contains("end-of-archive"), "{w}");
+    }
+
+    #[test]
+    fn gnu_magic_and_base256_size() {
+        let mut t = Vec::new();
+        member(&mut t, b"vm.ovf", &ovf("disk.vmdk"), b'0');
+        let mut h = header(b"disk.vmdk", 0, b'0');
+        h[257..265].copy_from_slice(b"ustar  \0");
+        h[124..136].copy_from_slice(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5]);
+        seal(&mut h);
+        t.extend(h);
+        t.extend(b"HELLO");
+        t.resize(t.len().div_ceil(512) * 512, 0);
+        end(&mut t);
+        let vm = ova(&t).unwrap();
+        assert!(matches!(&vm.disks[0].location, DiskLocation::ArchiveMember { len: 5, .. }));
+        assert_eq!(vm.kind, ConfigKind::Ova);
+    }
+
+    #[test]
+    fn hostile_archives() {
+        let mut good = Vec::new();
+        member(&mut good, b"vm.ovf", &ovf("disk.vmdk"), b'0');
+        member(&mut good, b"disk.vmdk", b"DATA", b'0');
+        end(&mut good);
+        assert!(ova(&good).is_ok());
+
+        // Empty, or shorter than one header.
+        assert!(matches!(ova(b""), Err(VmConfigError::Truncated { offset: 0, available: 0, .. })));
+        assert!(matches!(ova(&good[..300]), Err(VmConfigError::Truncated { what: "tar header", .. })));
+        // Cut inside the second member's header, and inside its data.
+        let second = 512 + ovf("disk.vmdk").len().div_ceil(512) * 512;
+        assert!(matches!(ova(&good[..second + 100]), Err(VmConfigError::Truncated { what: "tar header", .. })));
+        assert!(matches!(
+            ova(&good[..second + 514]),
+            Err(VmConfigError::Truncated { what: "tar member data", needed: 4, available: 2, .. })
+        ));
+        // A size past the end of the file (octal and base-256).
+        for size in [&b"77777777777\0"[..], &[0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]] {
+            let mut t = good.clone();
+            t[second + 124..second + 136].copy_from_slice(size);
+            seal(&mut t[second..second + 512]);
+            let e = ova(&t).unwrap_err();
+            assert!(
+                matches!(e, VmConfigError::Truncated { what: "tar member data", .. } | VmConfigError::BadField { .. }),
+                "{e}"
+            );
+        }
+        // Bad checksum, magic, size field.
+        let mut t = good.clone();
+        t[second] ^= 1;
+        assert!(matches!(ova(&t), Err(VmConfigError::BadField { what: "tar checksum", .. })));
+        let mut t = good.clone();
+        t[second + 150] = b'9';
+        assert!(matches!(ova(&t), Err(VmConfigError::BadField { what: "tar checksum", .. })));
+        let mut t = good.clone();
+        t[second + 257..second + 262].copy_from_slice(b"xxxxx");
+        seal(&mut t[second..second + 512]);
+        assert!(matches!(ova(&t), Err(VmConfigError::BadField { what: "tar magic", .. })));
+        let mut t = good.clone();
+        t[second + 124] = b'9';
+        seal(&mut t[second..second + 512]);
+        assert!(matches!(ova(&t), Err(VmConfigError::BadField { what: "tar size", .. })));
+        // A huge GNU long name.
+        let mut t = Vec::new();
+        member(&mut t, b"vm.ovf", &ovf("x"), b'0');
+        member(&mut t, b"././@LongLink", &vec![b'a'; 70_000], b'L');
+        assert!(matches!(ova(&t), Err(VmConfigError::BadField { what: "tar long name or pax header size", .. })));
+    }
+
+    #[test]
+    fn member_names_and_references() {
+        // The href names no member, or several.
+        let mut t = Vec::new();
+        member(&mut t, b"vm.ovf", &ovf("missing.vmdk"), b'0');
+        end(&mut t);
+        let e = ova(&t).unwrap_err();
+        assert!(matches!(&e, VmConfigError::MemberNotFound { href, .. } if href == "missing.vmdk"), "{e}");
+        assert!(e.to_string().contains("missing.vmdk"));
+        let mut t = Vec::new();
+        member(&mut t, b"vm.ovf", &ovf("d.vmdk"), b'0');
+        member(&mut t, b"d.vmdk", b"1", b'0');
+        member(&mut t, b"./d.vmdk", b"2", b'0');
+        end(&mut t);
+        assert!(matches!(
+            ova(&t),
+            Err(VmConfigError::MemberNotFound { reason: "names several members of the archive", .. })
+        ));
+        // '..' and absolute names are only names: resolved inside the archive, with a warning.
+        let mut t = Vec::new();
+        member(&mut t, b"vm.ovf", &ovf("../../etc/shadow"), b'0');
+        member(&mut t, b"../../etc/shadow", b"not really", b'0');
+        member(&mut t, b"/abs", b"", b'0');
+        end(&mut t);
+        let vm = ova(&t).unwrap();
+        assert!(
+            matches!(&vm.disks[0].location, DiskLocation::ArchiveMember { name, len: 10, .. } if name == "../../etc/shadow")
+        );
+        assert_eq!(vm.warnings.iter().filter(|w| w.contains("absolute or '..'")).count(), 2, "{:?}", vm.warnings);
+        // The .ovf is not first: read with a warning. No .ovf at all: an error.
+        let mut t = Vec::new();
+        member(&mut t, b"vm.mf", b"SHA256(vm.ovf)= 00\n", b'0');
+        member(&mut t, b"VM.OVF", &ovf("vm.mf"), b'0');
+        end(&mut t);
+        let vm = ova(&t).unwrap();
+        assert!(vm.warnings[0].contains("not the .ovf"), "{:?}", vm.warnings);
+        let mut t = Vec::new();
+        member(&mut t, b"vm.mf", b"", b'0');
+        end(&mut t);
+        assert!(matches!(ova(&t), Err(VmConfigError::Missing { what: "OVA descriptor", .. })));
+        // The .ovf member is bigger than max_config_bytes; too many members.
+        let mut t = Vec::new();
+        member(&mut t, b"vm.ovf", &ovf("a"), b'0');
+        member(&mut t, b"a", b"", b'0');
+        end(&mut t);
+        let small = VmConfigLimits { max_config_bytes: 100, ..Default::default() };
+        assert!(matches!(
+            parse_ova(&mut Cursor::new(&t), &small),
+            Err(VmConfigError::LimitExceeded { limit: "max_config_bytes", .. })
+        ));
+        let few = VmConfigLimits { max_archive_members: 1, ..Default::default() };
+        assert!(matches!(
+            parse_ova(&mut Cursor::new(&t), &few),
+            Err(VmConfigError::LimitExceeded { limit: "max_archive_members", value: 2, .. })
+        ));
+        // A broken .ovf inside: its own error.
+        let mut t = Vec::new();
+        member(&mut t, b"vm.ovf", b"<Envelope", b'0');
+        end(&mut t);
+        assert!(matches!(ova(&t), Err(VmConfigError::Xml { .. })));
+    }
+
+    #[test]
+    fn ten_thousand_members() {
+        let mut t = Vec::new();
+        member(&mut t, b"vm.ovf", &ovf("m9999"), b'0');
+        for i in 0..10_000 {
+            member(&mut t, format!("m{i}").as_bytes(), b"", b'0');
+        }
+        end(&mut t);
+        let e = ova(&t).unwrap_err();
+        assert!(matches!(e, VmConfigError::LimitExceeded { limit: "max_archive_members", value: 10_001, .. }), "{e}");
+        let vm = parse_ova(&mut Cursor::new(&t), &VmConfigLimits { max_archive_members: 10_001, ..Default::default() })
+            .unwrap();
+        assert!(matches!(&vm.disks[0].location, DiskLocation::ArchiveMember { name, .. } if name == "m9999"));
+    }
+
+    /// A reader whose reads fail after `ok` bytes.
+    struct Failing {
+        inner: Cursor<Vec<u8>>,
+        ok: u64,
+    }
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.inner.position() >= self.ok {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            self.inner.read(buf)
+        }
+    }
+    impl Seek for Failing {
+        fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+            self.inner.seek(pos)
+        }
+    }
+
+    #[test]
+    fn io_errors_carry_context() {
+        let mut t = Vec::new();
+        member(&mut t, b"vm.ovf", &ovf("a"), b'0');
+        end(&mut t);
+        let e =
+            parse_ova(&mut Failing { inner: Cursor::new(t.clone()), ok: 0 }, &VmConfigLimits::default()).unwrap_err();
+        assert!(matches!(&e, VmConfigError::Io { context, .. } if context.contains("tar header")), "{e}");
+        assert!(e.to_string().contains("disk on fire"));
+        let e = parse_ova(&mut Failing { inner: Cursor::new(t), ok: 512 }, &VmConfigLimits::default()).unwrap_err();
+        assert!(matches!(&e, VmConfigError::Io { .. }), "{e}");
+    }
+
+    #[test]
+    fn detection() {
+        let mut t = Vec::new();
+        member(&mut t, b"vm.OVF", b"", b'0');
+        assert!(looks_like_ova(&t));
+        let mut h = header(b"x.ovf", 0, b'0');
+        h[345..348].copy_from_slice(b"dir");
+        assert!(looks_like_ova(&h));
+        assert!(!looks_like_ova(&header(b"disk.vmdk", 0, b'0')));
+        assert!(!looks_like_ova(&t[..511]));
+        assert!(!looks_like_ova(b".ovf"));
+        assert_eq!(header_name(&h), b"dir/x.ovf");
+    }
 }

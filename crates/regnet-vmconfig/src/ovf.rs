@@ -215,3 +215,159 @@ fn hypervisor(system_type: Option<&str>, vmware_ns: bool) -> &'static str {
         "ovf"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ovf(text: &str) -> Result<VmConfig> {
+        parse(text.as_bytes(), &VmConfigLimits::default())
+    }
+
+    const HEAD: &str = r#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData">"#;
+
+    fn with_items(refs: &str, disks: &str, items: &str) -> String {
+        format!(
+            "{HEAD}<References>{refs}</References><DiskSection><Info/>{disks}</DiskSection>\
+             <VirtualSystem ovf:id='vm'><VirtualHardwareSection>{items}</VirtualHardwareSection></VirtualSystem></Envelope>"
+        )
+    }
+
+    fn disk_item(name: &str, host: &str) -> String {
+        format!("<Item><rasd:ElementName>{name}</rasd:ElementName><rasd:HostResource>{host}</rasd:HostResource><rasd:InstanceID>9</rasd:InstanceID><rasd:ResourceType>17</rasd:ResourceType></Item>")
+    }
+
+    #[test]
+    fn ovf2_port_and_storage_items_with_other_prefixes() {
+        let text = r#"<?xml version="1.0" encoding="UTF-8"?>
+<o:Envelope xmlns:o="http://schemas.dmtf.org/ovf/envelope/2" xmlns:e="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_EthernetPortAllocationSettingData" xmlns:s="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_StorageAllocationSettingData" xmlns:r="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:v="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
+  <o:References><o:File o:id="f1" o:href="db01-1.vhd"/></o:References>
+  <o:DiskSection><o:Info>disks</o:Info><o:Disk o:diskId="d1" o:fileRef="f1" o:capacity="10737418240"/></o:DiskSection>
+  <o:VirtualSystem o:id="db01">
+    <o:OperatingSystemSection o:id="94"><o:Info/><o:Description>Microsoft Windows Server 2019 (64-bit)</o:Description></o:OperatingSystemSection>
+    <o:VirtualHardwareSection>
+      <o:System><v:VirtualSystemType>virtualbox-2.2</v:VirtualSystemType></o:System>
+      <o:StorageItem><s:ElementName>Disk 0</s:ElementName><s:HostResource>ovf:/disk/d1</s:HostResource><s:InstanceID>4</s:InstanceID><s:ResourceType>17</s:ResourceType></o:StorageItem>
+      <o:EthernetPortItem><e:Address>08-00-27-AA-BB-CC</e:Address><e:Connection>intnet</e:Connection><e:ElementName>Ethernet 1</e:ElementName><e:InstanceID>5</e:InstanceID><e:ResourceSubType>E1000</e:ResourceSubType><e:ResourceType>10</e:ResourceType></o:EthernetPortItem>
+      <o:EthernetPortItem><r:Address>08:00:27:00:00:01</r:Address><r:ResourceType>10</r:ResourceType></o:EthernetPortItem>
+      <o:Item><e:ResourceType>10</e:ResourceType><e:Connection>wrong namespace</e:Connection></o:Item>
+      <o:Item><r:ResourceType>ten</r:ResourceType></o:Item>
+      <o:Item><r:ElementName>no type</r:ElementName></o:Item>
+    </o:VirtualHardwareSection>
+  </o:VirtualSystem>
+</o:Envelope>"#;
+        let vm = ovf(text).unwrap();
+        assert_eq!(vm.hypervisor, "virtualbox");
+        assert_eq!(vm.name.as_deref(), Some("db01"));
+        assert_eq!(vm.guest_os.as_deref(), Some("Microsoft Windows Server 2019 (64-bit)"));
+        assert_eq!(vm.disks, [VmDisk { device: "Disk 0".into(), location: DiskLocation::File("db01-1.vhd".into()) }]);
+        // Only the EthernetPortItem in the epasd namespace is a NIC; rasd fields in an
+        // EthernetPortItem and epasd fields in an Item are not read.
+        assert_eq!(vm.nics.len(), 1, "{:?}", vm.nics);
+        assert_eq!(vm.nics[0].label, "Ethernet 1");
+        assert_eq!(vm.nics[0].mac.as_deref(), Some("08:00:27:AA:BB:CC"));
+        assert_eq!(vm.nics[0].network.as_deref(), Some("intnet"));
+        assert_eq!(vm.nics[0].device.as_deref(), Some("e1000"));
+        assert!(vm.warnings.iter().any(|w| w.contains("\"ten\"")), "{:?}", vm.warnings);
+    }
+
+    #[test]
+    fn host_resources() {
+        let refs = "<File ovf:id='f1' ovf:href='/etc/shadow'/><File ovf:id='f2' ovf:href='../x'/><File ovf:id='f3'/>";
+        let disks = "<Disk ovf:diskId='d1' ovf:fileRef='f1'/><Disk ovf:diskId='blank' ovf:capacity='1'/><Disk ovf:diskId='d9' ovf:fileRef='f9'/>";
+        let items =
+            [disk_item("A", "ovf:/disk/d1"), disk_item("B", "ovf:/file/f2"), disk_item("C", "/disk/blank")].concat();
+        let vm = ovf(&with_items(refs, disks, &items)).unwrap();
+        assert_eq!(
+            vm.disks,
+            [
+                VmDisk { device: "A".into(), location: DiskLocation::File("/etc/shadow".into()) },
+                VmDisk { device: "B".into(), location: DiskLocation::File("../x".into()) },
+            ]
+        );
+        let w = vm.warnings.join("\n");
+        assert!(w.contains("without ovf:id or ovf:href") && w.contains("blank disk"), "{w}");
+        for (host, needle) in [
+            ("ovf:/disk/nope", "names no disk"),
+            ("ovf:/disk/d9", "whose file is not in References"),
+            ("ovf:/file/nope", "names no file"),
+            ("http://x/y", "is not ovf:/disk/ID"),
+        ] {
+            let e = ovf(&with_items(refs, disks, &disk_item("Z", host))).unwrap_err().to_string();
+            assert!(e.contains(needle) && e.contains('Z'), "{host}: {e}");
+        }
+        let no_host = "<Item><rasd:ResourceType>17</rasd:ResourceType></Item>";
+        let vm = ovf(&with_items(refs, disks, no_host)).unwrap();
+        assert!(vm.disks.is_empty() && vm.warnings.iter().any(|w| w.contains("no HostResource")));
+        let dup = "<File ovf:id='f1' ovf:href='a'/><File ovf:id='f1' ovf:href='b'/>";
+        let vm = ovf(&with_items(dup, "", &disk_item("A", "ovf:/file/f1"))).unwrap();
+        assert_eq!(vm.disks[0].location, DiskLocation::File("b".into()));
+        assert!(vm.warnings.iter().any(|w| w.contains("given twice")));
+    }
+
+    #[test]
+    fn systems_and_sections() {
+        let coll = format!(
+            "{HEAD}<VirtualSystemCollection ovf:id='vApp'><VirtualSystem ovf:id='first'><VirtualHardwareSection/></VirtualSystem>\
+             <VirtualSystem ovf:id='second'><VirtualHardwareSection/></VirtualSystem></VirtualSystemCollection></Envelope>"
+        );
+        let vm = ovf(&coll).unwrap();
+        assert_eq!(vm.name.as_deref(), Some("first"));
+        assert_eq!(vm.hypervisor, "ovf");
+        assert!(vm.warnings.iter().any(|w| w.contains("2 virtual systems")), "{:?}", vm.warnings);
+        for (body, needle) in [
+            ("", "VirtualSystem is missing"),
+            ("<VirtualSystemCollection/>", "in the VirtualSystemCollection"),
+            ("<VirtualSystem/>", "VirtualHardwareSection is missing"),
+        ] {
+            let e = ovf(&format!("{HEAD}{body}</Envelope>")).unwrap_err().to_string();
+            assert!(e.contains(needle), "{body}: {e}");
+        }
+        let two = format!("{HEAD}<VirtualSystem><Name> n </Name><OperatingSystemSection ovf:id='1'/><VirtualHardwareSection/><VirtualHardwareSection/></VirtualSystem></Envelope>");
+        let vm = ovf(&two).unwrap();
+        assert_eq!(vm.name.as_deref(), Some("n"));
+        assert_eq!(vm.guest_os.as_deref(), Some("1"));
+        assert!(vm.warnings.iter().any(|w| w.contains("several VirtualHardwareSections")));
+        let e = ovf("<domain/>").unwrap_err();
+        assert!(matches!(e, VmConfigError::WrongDocument { .. }), "{e}");
+        let e = ovf("<Envelope xmlns='urn:not-ovf'/>").unwrap_err();
+        assert!(matches!(e, VmConfigError::WrongDocument { .. }), "{e}");
+    }
+
+    #[test]
+    fn nic_details() {
+        let items = "<Item><rasd:Address>zz:zz</rasd:Address><rasd:ResourceType>10</rasd:ResourceType></Item>\
+                     <Item><rasd:InstanceID>12</rasd:InstanceID><rasd:ResourceType> 10 </rasd:ResourceType></Item>";
+        let vm = ovf(&with_items("", "", items)).unwrap();
+        assert_eq!(vm.nics.iter().map(|n| n.label.as_str()).collect::<Vec<_>>(), ["nic 0", "12"]);
+        assert_eq!(vm.nics[0].mac, None);
+        assert!(vm.warnings.iter().any(|w| w.contains("\"zz:zz\"")));
+    }
+
+    #[test]
+    fn hypervisor_hints() {
+        assert_eq!(hypervisor(Some("vmx-07 vmx-10"), false), "vmware");
+        assert_eq!(hypervisor(Some("xen-3"), false), "xen");
+        assert_eq!(hypervisor(Some("Microsoft:Hyper-V:SubType:2"), false), "hyper-v");
+        assert_eq!(hypervisor(Some("kvm"), false), "kvm");
+        assert_eq!(hypervisor(Some("other"), true), "vmware");
+        assert_eq!(hypervisor(None, false), "ovf");
+    }
+
+    #[test]
+    fn ten_thousand_nics() {
+        let nic = "<Item><rasd:Connection>n</rasd:Connection><rasd:ResourceType>10</rasd:ResourceType></Item>";
+        let text = with_items("", "", &nic.repeat(10_000));
+        let e = ovf(&text).unwrap_err();
+        assert!(matches!(e, VmConfigError::LimitExceeded { limit: "max_nics", value: 4097, max: 4096 }), "{e}");
+        let limits = VmConfigLimits { max_nics: 10_000, ..Default::default() };
+        assert_eq!(parse(text.as_bytes(), &limits).unwrap().nics.len(), 10_000);
+        let refs = "<File ovf:id='f' ovf:href='x'/>";
+        let e = parse(
+            with_items(refs, "", &disk_item("d", "ovf:/file/f").repeat(3)).as_bytes(),
+            &VmConfigLimits { max_disks: 2, ..Default::default() },
+        )
+        .unwrap_err();
+        assert!(matches!(e, VmConfigError::LimitExceeded { limit: "max_disks", .. }), "{e}");
+    }
+}

