@@ -93,6 +93,19 @@ fn report_mapped(hive: &std::path::Path, opts: &Options) -> regnet::Result<Repor
     regnet::report_from_hive_bytes(primary.as_ref(), &refs, opts)
 }
 
+/// `, absent since …` for an adapter whose device was gone (a ghost), else nothing.
+fn absence(a: &regnet::Adapter) -> String {
+    if a.present != Some(false) {
+        return String::new();
+    }
+    let p = a.presence.as_ref();
+    match (p.and_then(|p| p.last_removal.as_deref()), p.map(|p| p.source)) {
+        (_, Some(regnet::PresenceSource::VmConfig)) => ", absent from the VM configuration".into(),
+        (Some(t), _) => format!(", absent since {t}"),
+        _ => ", absent: no device".into(),
+    }
+}
+
 /// A readable summary: host, then one block per adapter, then routes and warnings.
 pub fn table(r: &Report) -> String {
     use std::fmt::Write as _;
@@ -129,7 +142,7 @@ pub fn table(r: &Report) -> String {
             Some(false) => "virtual",
             None => "no device entry",
         };
-        let _ = writeln!(s, "\n{} {}  [{kind}]", or(&a.name), a.guid);
+        let _ = writeln!(s, "\n{} {}  [{kind}{}]", or(&a.name), a.guid, absence(a));
         if let Some(d) = &a.description {
             let _ = writeln!(s, "  description  {d}");
         }
@@ -251,4 +264,43 @@ pub fn table(r: &Report) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example report with adapter 0's presence replaced.
+    fn with_presence(present: serde_json::Value, presence: serde_json::Value) -> String {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/SYSTEM");
+        let r = regnet::report_from_hive_file(path, &Options::default()).unwrap();
+        let mut j = serde_json::to_value(&r).unwrap();
+        j["adapters"][0]["present"] = present;
+        j["adapters"][0]["presence"] = presence;
+        table(&serde_json::from_value(j).unwrap())
+    }
+
+    #[test]
+    fn absent_adapters_are_marked_in_the_table() {
+        let times = serde_json::json!({"source": "device_times", "device_instance": "PCI\\A\\1",
+            "last_arrival": "2019-01-01T00:00:00Z", "last_removal": "2019-02-01T10:00:00Z", "hive_present": false});
+        let t = with_presence(serde_json::json!(false), times.clone());
+        assert!(
+            t.contains(
+                "Ethernet0 {5C7A3E21-8F4B-4D2A-9E61-0B3F2A7C9D14}  [physical, absent since 2019-02-01T10:00:00Z]\n"
+            ),
+            "{t}"
+        );
+        assert!(t.contains("Backup {A1B2C3D4-1111-4E22-8F33-445566778899}  [physical]\n"), "{t}");
+
+        let gone = serde_json::json!({"source": "device_instance", "device_instance": "PCI\\A\\1"});
+        assert!(with_presence(serde_json::json!(false), gone).contains("  [physical, absent: no device]\n"));
+        let vm = serde_json::json!({"source": "vm_config", "hive_present": true});
+        assert!(
+            with_presence(serde_json::json!(false), vm).contains("  [physical, absent from the VM configuration]\n")
+        );
+        // Present or unknown: nothing added.
+        assert!(with_presence(serde_json::json!(true), times).contains("D14}  [physical]\n"));
+        assert!(with_presence(serde_json::Value::Null, serde_json::Value::Null).contains("D14}  [physical]\n"));
+    }
 }
