@@ -91,8 +91,9 @@ pub fn report_from_hive(hive: &Hive<'_>) -> Result<Report> {
 
     let (mut adapters, luids) = adapters(&mut r, &cs, &cs_name, params.as_ref());
     nsi_cross_check(&mut r, &cs, &cs_name, &mut adapters, &luids);
-    crate::presence::mark_adapters(&mut r, &cs, &cs_name, &mut adapters);
     let routes = params.as_ref().map(|p| routes(&mut r, p, &params_path, &adapters)).unwrap_or_default();
+    // Last: a hive whose Enum tree is built to exhaust the read budget cannot cost the rest.
+    crate::presence::mark_adapters(&mut r, &cs, &cs_name, &mut adapters);
 
     Ok(Report {
         schema_version: SCHEMA_VERSION,

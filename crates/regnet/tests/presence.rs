@@ -457,3 +457,34 @@ fn json_fields_and_old_reports() {
     let back: Report = serde_json::from_value(old).unwrap();
     assert_eq!((back.adapters[0].present, &back.adapters[0].presence), (None, &None));
 }
+
+#[test]
+fn many_adapters_and_a_wide_enum_stay_bounded() {
+    // 1,000 adapters whose instances sit among 1,000 enumerators: every lookup scans a long list
+    // (as the other per-adapter lookups do); half the instances exist, with a removal time.
+    let n = 1000;
+    let mut s = Sys::new();
+    for i in 0..n {
+        let index = format!("{i:04}");
+        let guid = format!("{{00000000-0000-0000-0000-{i:012}}}");
+        let inst = format!("E{i}\\DEV\\{i}");
+        s.set(
+            &format!("Control\\Class\\{NET}\\{index}"),
+            vec![ValueSpec::sz("NetCfgInstanceId", &guid), ValueSpec::sz("DeviceInstanceID", &inst)],
+        );
+        if i % 2 == 0 {
+            s.device(&inst, &index).removal(&inst, T0);
+        }
+    }
+    let started = std::time::Instant::now();
+    let r = s.report();
+    let took = started.elapsed();
+    assert_eq!(r.adapters.len(), n);
+    assert!(r
+        .adapters
+        .iter()
+        .enumerate()
+        .all(|(i, a)| a.present == Some(false) && (i % 2 == 1) == a.presence.as_ref().unwrap().last_removal.is_none()));
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    eprintln!("{n} adapters: {took:?}");
+}
