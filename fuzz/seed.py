@@ -42,6 +42,23 @@ def sibling(p, suffix):
             return read(os.path.join(d, f))
     return b''
 
+# Targets that take VM configuration files: the samples in testdata/vm.
+VM_SEEDS = {"vmx": (".vmx",), "ovf": (".ovf", ".ova"), "libvirt": (".xml",)}
+if target in VM_SEEDS:
+    n = 0
+    for d in dirs:
+        vm = os.path.join(d, "vm")
+        if not os.path.isdir(vm):
+            continue
+        for f in sorted(os.listdir(vm)):
+            data = read(os.path.join(vm, f)) if f.lower().endswith(VM_SEEDS[target]) else b""
+            if data and len(data) <= MAX:
+                with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as fh:
+                    fh.write(data)
+                n += 1
+    print(f"seeded {n} inputs into {out}", file=sys.stderr)
+    sys.exit(0)
+
 # Targets that take disks, volumes or containers: seeds from the tiny images build-images.sh makes.
 DISK_SEEDS = {
     "container": ["tiny.vhd", "tiny.vhdx", "tiny.vmdk", "tiny-stream.vmdk", "tiny.qcow2", "tiny.raw"],
