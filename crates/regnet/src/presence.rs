@@ -66,7 +66,10 @@ fn device_instance(r: &mut Reader, cs: &Key<'_>, cs_name: &str, index: &str, gui
     if found.is_none() {
         let conn_rel = format!("Control\\Network\\{NET_CLASS}\\{}\\Connection", canonical_guid(guid));
         let conn_path = format!("{cs_name}\\{conn_rel}");
-        found = sub(r, cs, &conn_rel, &conn_path)
+        // Quietly: the adapter's own reading of this key already warned if it is damaged.
+        found = cs
+            .subpath(&conn_rel)
+            .ok()
             .and_then(|k| r.string(&k, &conn_path, "PnpInstanceID"))
             .map(|id| (id, conn_path, "PnpInstanceID"));
     }

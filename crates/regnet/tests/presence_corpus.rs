@@ -100,6 +100,12 @@ fn windows_xp_hive_has_no_device_instance_ids() {
     let Some(r) = report("regipy/corrupted_system_hive") else { return };
     assert_eq!(r.adapters.len(), 11);
     assert!(r.adapters.iter().all(|a| a.present.is_none() && a.presence.is_none()));
+    // The unreadable connection keys are reported once, by the adapter's own reading, not again
+    // by the fallback to their PnpInstanceID.
+    let mut seen = std::collections::BTreeSet::new();
+    for w in &r.warnings {
+        assert!(seen.insert((&w.code, &w.key, &w.value, &w.message)), "twice: {w:?}");
+    }
 }
 
 /// The device property values (registry type and data, as stored) of one device in SYSTEM_B.
