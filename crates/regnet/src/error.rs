@@ -35,6 +35,30 @@ pub enum Error {
     /// The only candidate volumes are BitLocker-encrypted.
     #[error("no readable Windows volume: {0}")]
     Encrypted(String),
+    /// A VM configuration file could not be read.
+    #[error("{path}: {source}")]
+    VmConfig {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        source: regnet_vmconfig::VmConfigError,
+    },
+    /// No disk of a VM holds a readable guest; the message says what each disk holds.
+    #[error("no disk of VM {vm} holds a readable Windows system volume: {detail}")]
+    NoSystemDisk {
+        /// The VM (its name, or its configuration file).
+        vm: String,
+        /// Each disk and why it was not used.
+        detail: String,
+    },
+    /// Several disks of a VM hold a guest; `--disk` (`ExtractOptions::disk`) picks one.
+    #[error("several disks of VM {vm} hold a Windows system volume: {detail}; choose one with --disk DEVICE")]
+    AmbiguousDisks {
+        /// The VM.
+        vm: String,
+        /// The disks.
+        detail: String,
+    },
 }
 
 /// Shorthand for results of this crate.

@@ -111,6 +111,7 @@ pub fn report_from_hive(hive: &Hive<'_>) -> Result<Report> {
         routes,
         warnings: r.warnings,
         source: None,
+        vm: None,
     })
 }
 

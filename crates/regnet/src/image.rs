@@ -31,6 +31,11 @@ pub struct ExtractOptions {
     pub allow_dirs: Vec<PathBuf>,
     /// Read the image as this container format instead of detecting it from the content.
     pub container: Option<ContainerFormat>,
+    /// For a VM configuration file: the disk to read when several hold a guest, by its device
+    /// (`scsi0:0`, `vda`) or its number in the configuration's order (1 is the first).
+    pub disk: Option<String>,
+    /// Limits on VM configuration files (`.vmx`, `.ovf`/`.ova`, libvirt XML).
+    pub vm_limits: regnet_vmconfig::VmConfigLimits,
 }
 
 impl ExtractOptions {
@@ -40,11 +45,17 @@ impl ExtractOptions {
     }
 }
 
-/// Reads the network settings of the Windows guest on the disk image at `path`.
+/// Reads the network settings of the Windows guest on the disk image at `path`, or of the VM
+/// whose configuration file `path` is.
 ///
 /// The container (raw, VHD, VHDX, VMDK, qcow2) is detected from the content. Files the image names
 /// (VMDK extents, backing files, parent disks) are opened only inside its own folder or
 /// [`ExtractOptions::allow_dirs`].
+///
+/// A VM configuration file (VMware `.vmx`, OVF `.ovf` or `.ova`, libvirt domain XML), also detected
+/// from the content, names the VM's disks and NICs: the disk holding the guest is found among them
+/// (the same folder rules apply to the disks it names), and the report gains a [`crate::VmInfo`]
+/// and each adapter the production network of the VM NIC with its MAC address.
 ///
 /// ```
 /// # let image = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/disk.qcow2");
@@ -57,7 +68,12 @@ impl ExtractOptions {
 pub fn extract(path: impl AsRef<Path>, opts: &ExtractOptions) -> Result<Report> {
     let path = path.as_ref();
     let counters = Arc::new(Counters::default());
-    let src = FileSource::open_path(path, counters.clone(), &opts.image_limits)?;
+    let mut src = FileSource::open_path(path, counters.clone(), &opts.image_limits)?;
+    if opts.container.is_none() {
+        if let Some(kind) = crate::vm::detect(&mut src)? {
+            return crate::vm::extract_vm(path, src, kind, counters, opts);
+        }
+    }
     let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let resolver = DirResolver::new(base, &opts.allow_dirs, counters.clone(), opts.image_limits);
     extract_source(src, &path.display().to_string(), &resolver, counters, opts)
@@ -79,46 +95,76 @@ pub fn extract_from_reader<R: ReadSeek + 'static>(reader: R, name: &str, opts: &
 }
 
 fn extract_source(
-    mut src: FileSource,
+    src: FileSource,
     name: &str,
     resolver: &dyn Resolver,
     counters: Arc<Counters>,
     opts: &ExtractOptions,
 ) -> Result<Report> {
-    let format = match opts.container {
-        Some(f) => f,
-        None => detect(&mut src)?,
-    };
-    let mut disk = open_container(src, format, resolver, &opts.image_limits)?;
-    let table = read_partitions(disk.as_mut(), &opts.image_limits)?;
-    let chosen = choose_partition(disk.as_mut(), &table, opts)?;
+    let mut disk = OpenedDisk::open(src, resolver, opts)?;
+    let chosen = choose_partition(disk.disk.as_mut(), &disk.table, opts)?;
+    disk.report(&chosen, name, &counters, opts)
+}
 
-    let (files, mut report) = report_from_volume(disk.as_mut(), &chosen, opts)?;
-    report.source = Some(ImageSource {
-        image: name.to_owned(),
-        container: format_name(format).to_owned(),
-        virtual_size: disk.size(),
-        partition_table: match table.kind {
-            TableKind::Gpt { .. } => "gpt",
-            TableKind::Mbr => "mbr",
-            _ => "none",
-        }
-        .to_owned(),
-        partition: chosen.number,
-        partition_start: chosen.start,
-        files,
-        bytes_read: counters.bytes_read(),
-        reads: counters.reads(),
-    });
-    for w in &table.warnings {
-        report.warnings.push(crate::Warning {
-            code: "partition_table".into(),
-            message: w.clone(),
-            key: None,
-            value: None,
-        });
+/// A disk opened through its container, with its partition table read.
+pub(crate) struct OpenedDisk {
+    pub(crate) disk: Box<dyn VirtualDisk>,
+    pub(crate) format: ContainerFormat,
+    pub(crate) table: PartitionTable,
+}
+
+impl OpenedDisk {
+    /// Detects the container (unless the options name it), opens it and reads the partition table.
+    pub(crate) fn open(mut src: FileSource, resolver: &dyn Resolver, opts: &ExtractOptions) -> Result<Self> {
+        let format = match opts.container {
+            Some(f) => f,
+            None => detect(&mut src)?,
+        };
+        let mut disk = open_container(src, format, resolver, &opts.image_limits)?;
+        let table = read_partitions(disk.as_mut(), &opts.image_limits)?;
+        Ok(OpenedDisk { disk, format, table })
     }
-    Ok(report)
+
+    /// The partition holding the system hive (see [`choose_partition`]).
+    pub(crate) fn system_partition(&mut self, opts: &ExtractOptions) -> Result<Partition> {
+        choose_partition(self.disk.as_mut(), &self.table, opts)
+    }
+
+    /// The report from the hive on `chosen`, with the `source` object filled in.
+    pub(crate) fn report(
+        &mut self,
+        chosen: &Partition,
+        name: &str,
+        counters: &Counters,
+        opts: &ExtractOptions,
+    ) -> Result<Report> {
+        let (files, mut report) = report_from_volume(self.disk.as_mut(), chosen, opts)?;
+        report.source = Some(ImageSource {
+            image: name.to_owned(),
+            container: format_name(self.format).to_owned(),
+            virtual_size: self.disk.size(),
+            partition_table: match self.table.kind {
+                TableKind::Gpt { .. } => "gpt",
+                TableKind::Mbr => "mbr",
+                _ => "none",
+            }
+            .to_owned(),
+            partition: chosen.number,
+            partition_start: chosen.start,
+            files,
+            bytes_read: counters.bytes_read(),
+            reads: counters.reads(),
+        });
+        for w in &self.table.warnings {
+            report.warnings.push(crate::Warning {
+                code: "partition_table".into(),
+                message: w.clone(),
+                key: None,
+                value: None,
+            });
+        }
+        Ok(report)
+    }
 }
 
 /// The container's name in reports.

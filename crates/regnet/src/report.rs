@@ -55,6 +55,74 @@ pub struct Report {
     /// Where the hive came from when it was read out of a disk image (null for a hive file).
     #[serde(default)]
     pub source: Option<ImageSource>,
+    /// The VM, when the report was made from its configuration file (`.vmx`, `.ovf`/`.ova`,
+    /// libvirt XML): its name, the file, and each NIC's production network and MAC. Null otherwise.
+    #[serde(default)]
+    pub vm: Option<VmInfo>,
+}
+
+/// The VM a report was read from, as its own configuration file describes it.
+///
+/// ```
+/// let vm: regnet::VmInfo = serde_json::from_str(r#"{"name": "web01", "config": "web01.vmx",
+///     "hypervisor": "vmware", "nics": [{"mac": "00:50:56:9A:3C:1F", "network": "Prod-VLAN10"}]}"#).unwrap();
+/// assert_eq!(vm.nics[0].network.as_deref(), Some("Prod-VLAN10"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct VmInfo {
+    /// The VM's name (`displayName`, the OVF VirtualSystem's name, libvirt `<name>`).
+    pub name: Option<String>,
+    /// The configuration file, as the caller named it.
+    pub config: String,
+    /// Which kind of file it was: `vmx`, `ovf`, `ova` or `libvirt`.
+    #[serde(default)]
+    pub config_kind: Option<String>,
+    /// The hypervisor the file is for: `vmware`, `ovf`, `libvirt:kvm`, ...
+    pub hypervisor: String,
+    /// The guest OS the configuration declares (`guestOS`, OVF `osType`, libosinfo id).
+    #[serde(default)]
+    pub guest_os: Option<String>,
+    /// The disk the guest was read from: its device (`scsi0:0`, `vda`) and file.
+    #[serde(default)]
+    pub system_disk: Option<VmDiskInfo>,
+    /// The VM's disks, in the configuration's order.
+    #[serde(default)]
+    pub disks: Vec<VmDiskInfo>,
+    /// The VM's NICs, in the configuration's order.
+    pub nics: Vec<VmNicInfo>,
+}
+
+/// A disk of the VM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct VmDiskInfo {
+    /// Its device (`scsi0:0`, `sata0:1`, `vda`, an OVF item's name).
+    pub device: String,
+    /// Its file as the configuration names it (for an OVA, the archive member).
+    pub file: String,
+}
+
+/// A NIC of the VM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct VmNicInfo {
+    /// Its MAC address, `00:50:56:9A:3C:1F` style (the form adapters use), when the file gives one.
+    pub mac: Option<String>,
+    /// Its production network: the port group, OVF network, libvirt network, bridge or device.
+    pub network: Option<String>,
+    /// Its VLAN tag, when the file gives one (libvirt `<vlan><tag id=…>`).
+    #[serde(default)]
+    pub vlan: Option<u16>,
+    /// The virtual device model (`vmxnet3`, `e1000e`, `virtio`).
+    #[serde(default)]
+    pub device: Option<String>,
+    /// The NIC's name in the file (`ethernet0`, an OVF item's name, libvirt's target device).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The guest adapter joined to it by MAC (its GUID), when there is one.
+    #[serde(default)]
+    pub adapter: Option<String>,
 }
 
 /// Where in a disk image the hive was found, and what reading it cost.

@@ -1537,6 +1537,7 @@ fn json_contract_names_and_round_trip() {
             "routes",
             "warnings",
             "source",
+            "vm",
         ])
     );
     assert_eq!(keys(&j["hive"]), set(&["dirty", "logs_applied", "logs_ignored", "entries_applied", "pages_applied"]));
