@@ -43,4 +43,4 @@ mod rules;
 
 pub use model::*;
 pub use regnet::Report;
-pub use rules::{map, MapError};
+pub use rules::{map, map_with, MapError};

@@ -77,6 +77,20 @@ pub struct OtherNic {
     pub id: Option<String>,
 }
 
+impl OtherVm {
+    /// A VM known from a file: its name, OS and NICs.
+    pub fn new(name: impl Into<String>, os: impl Into<String>, nics: Vec<OtherNic>) -> Self {
+        OtherVm { name: name.into(), os: os.into(), nics }
+    }
+}
+
+impl OtherNic {
+    /// A NIC on the production network `network`, with an optional identifier (MAC, device name).
+    pub fn new(network: impl Into<String>, id: Option<String>) -> Self {
+        OtherNic { network: network.into(), id }
+    }
+}
+
 /// One replicated VM.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -85,7 +99,7 @@ pub enum VmInput {
     Windows {
         /// The report.
         report: Box<Report>,
-        /// The VM's name; the report's host name when `None`.
+        /// The VM's name; when `None`, the report's `vm.name` (the hypervisor's), else its host name.
         name: Option<String>,
     },
     /// A VM regnet could not read.
@@ -96,6 +110,22 @@ impl VmInput {
     /// A Windows VM named by its report's host name.
     pub fn windows(report: Report) -> Self {
         VmInput::Windows { report: Box::new(report), name: None }
+    }
+}
+
+/// How to map.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MapOptions {
+    /// Map adapters a report marks absent (`"present": false`) too. Off by default: a NIC the VM no
+    /// longer has would count as one more production network.
+    pub include_absent: bool,
+}
+
+impl MapOptions {
+    /// The defaults: absent adapters are left out.
+    pub fn new() -> Self {
+        Self::default()
     }
 }
 
@@ -140,6 +170,10 @@ pub struct ProductionNetwork {
     pub gateway: Option<Ipv4Addr>,
     /// The prefix length for the NEA's address; null for a label-only network.
     pub prefix_len: Option<u8>,
+    /// The network's IPv4 subnet (`10.41.7.0/24`): for a named network, the one its guests' NICs
+    /// are in; null for a named network whose NICs have no address.
+    #[serde(default)]
+    pub subnet: Option<String>,
     /// The VMs with a NIC on it.
     pub vms: Vec<String>,
 }
@@ -148,7 +182,7 @@ pub struct ProductionNetwork {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct VmMapping {
-    /// The report's host name, or the VM file's name.
+    /// The VM's name: the hypervisor's (a report's `vm.name`), else the report's host name, or the VM file's name.
     pub vm: String,
     /// `windows` for a report, else the VM file's `os`.
     pub os: String,

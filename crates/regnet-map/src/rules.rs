@@ -24,8 +24,8 @@ pub enum MapError {
         /// Their names.
         cloud_names: Vec<String>,
     },
-    /// Without a table, every VM must be Windows (its settings read by regnet).
-    #[error("automatic mapping needs every VM's settings read by regnet; these are not Windows: {}; give a mapping table", .vms.join(", "))]
+    /// Without a table, every VM's settings must have been read by regnet.
+    #[error("automatic mapping needs every VM's settings read by regnet; these are known only from a VM file: {}; give a mapping table", .vms.join(", "))]
     NotWindows {
         /// The VMs (name and OS).
         vms: Vec<String>,
@@ -69,6 +69,22 @@ pub enum MapError {
         /// Its VMs.
         b_vms: Vec<String>,
     },
+    /// NICs on one named production network report different subnets.
+    #[error("production network {network:?}: its NICs are in different subnets: {}; one network has one subnet (is a NIC on the wrong port group, or is the name used for two networks?)", .subnets.iter().map(|(vm, s)| format!("{vm} in {s}")).collect::<Vec<_>>().join(", "))]
+    NamedNetworkConflict {
+        /// The network's name.
+        network: String,
+        /// (VM, subnet) pairs.
+        subnets: Vec<(String, String)>,
+    },
+    /// Two named production networks carry the same subnet.
+    #[error("production networks {} are one subnet, {subnet}, under different names; give their NICs one name, or map the subnet with a table entry", .names.iter().map(|(n, vms)| format!("{n:?} (used by {})", vms.join(", "))).collect::<Vec<_>>().join(" and "))]
+    SubnetNamedTwice {
+        /// The subnet.
+        subnet: String,
+        /// Each name with the VMs using it.
+        names: Vec<(String, Vec<String>)>,
+    },
     /// A NIC's subnets map to different cloud networks, but a NIC attaches to one.
     #[error("VM {vm}: NIC {nic} has addresses in {} which map to different cloud networks ({})", .networks.join(" and "), .clouds.join(", "))]
     NicSpansClouds {
@@ -109,6 +125,7 @@ fn mask(prefix: u8) -> u32 {
     }
 }
 
+#[cfg(test)]
 fn contains(net: Ipv4Addr, prefix: u8, addr: Ipv4Addr) -> bool {
     u32::from(addr) & mask(prefix) == u32::from(net)
 }
@@ -129,13 +146,25 @@ struct Nic {
     vm: usize,
     guid: Option<String>,
     name: Option<String>,
+    /// Its production network's name, when the hypervisor (or the caller) gave one.
+    label: Option<String>,
+    /// The subnets of its addresses, in address order, each once.
+    subnets: Vec<(Ipv4Addr, u8)>,
     keys: Vec<ProdKey>,
     addresses: Vec<String>,
     gateways: Vec<Ipv4Addr>,
 }
 
-/// Maps the VMs' production networks onto the plan's cloud networks.
+/// Maps the VMs' production networks onto the plan's cloud networks, with default options.
 pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mapping, MapError> {
+    map_with(vms, plan, table, &MapOptions::default())
+}
+
+/// Maps the VMs' production networks onto the plan's cloud networks.
+///
+/// Adapters a report marks absent (`"present": false`: a NIC the VM no longer has) are left out
+/// with an `absent_adapter` warning unless [`MapOptions::include_absent`] is set.
+pub fn map_with(vms: &[VmInput], plan: &Plan, table: Option<&Table>, opts: &MapOptions) -> Result<Mapping, MapError> {
     let mut warnings = Vec::new();
     let warn = |w: &mut Vec<MapWarning>, code: &str, message: String| w.push(MapWarning { code: code.into(), message });
     if plan.networks.is_empty() {
@@ -156,12 +185,28 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
     for (i, vm) in vms.iter().enumerate() {
         match vm {
             VmInput::Windows { report, name } => {
+                // The hypervisor's name for the VM (what the provider's console shows) when the
+                // report was read through its configuration, else the guest's host name.
                 let vm_name = name
                     .clone()
+                    .or_else(|| report.vm.as_ref().and_then(|v| v.name.clone()))
                     .or_else(|| report.hostname.clone())
                     .or_else(|| report.computer_name.clone())
                     .unwrap_or_else(|| format!("vm{}", i + 1));
                 for a in &report.adapters {
+                    if a.present == Some(false) && !opts.include_absent {
+                        warn(
+                            &mut warnings,
+                            "absent_adapter",
+                            format!(
+                                "VM {vm_name}: adapter {} ({}) is absent ({}); it is not mapped (include it with --include-absent)",
+                                a.guid,
+                                a.name.as_deref().unwrap_or("unnamed"),
+                                absence_reason(a)
+                            ),
+                        );
+                        continue;
+                    }
                     let addresses: Vec<String> =
                         a.ipv4.iter().map(|e| format!("{}/{}", e.address, e.prefix_len)).collect();
                     let gateways: Vec<Ipv4Addr> = a
@@ -172,23 +217,18 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
                             IpAddr::V6(_) => None,
                         })
                         .collect();
-                    let keys: Vec<ProdKey> = match &a.network {
-                        Some(label) if !label.trim().is_empty() => vec![ProdKey::Label(label.clone())],
-                        _ => {
-                            // In address order, each subnet once (a set: a hostile hive can give an
-                            // adapter thousands of addresses).
-                            let mut seen = BTreeSet::new();
-                            let mut k: Vec<ProdKey> = Vec::new();
-                            for e in &a.ipv4 {
-                                let key = ProdKey::Subnet(e.network(), e.prefix_len);
-                                if seen.insert(key.clone()) {
-                                    k.push(key);
-                                }
-                            }
-                            k
+                    let label = a.network.clone().filter(|l| !l.trim().is_empty());
+                    // In address order, each subnet once (a set: a hostile hive can give an
+                    // adapter thousands of addresses).
+                    let mut seen = BTreeSet::new();
+                    let mut subnets = Vec::new();
+                    for e in &a.ipv4 {
+                        let sub = (e.network(), e.prefix_len.min(32));
+                        if seen.insert(sub) {
+                            subnets.push(sub);
                         }
-                    };
-                    if keys.is_empty() {
+                    }
+                    if label.is_none() && subnets.is_empty() {
                         // Virtual adapters without addresses (WAN miniports, tunnels) are noise.
                         if a.physical != Some(false) {
                             warn(
@@ -207,7 +247,9 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
                         vm: i,
                         guid: Some(a.guid.clone()),
                         name: a.name.clone(),
-                        keys,
+                        label,
+                        subnets,
+                        keys: Vec::new(),
                         addresses,
                         gateways,
                     });
@@ -221,7 +263,9 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
                         vm: i,
                         guid: n.id.clone(),
                         name: None,
-                        keys: vec![ProdKey::Label(n.network.clone())],
+                        label: Some(n.network.clone()),
+                        subnets: Vec::new(),
+                        keys: Vec::new(),
                         addresses: Vec::new(),
                         gateways: Vec::new(),
                     });
@@ -238,6 +282,47 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
         }
     }
 
+    // Named networks and subnets: a name is the production network, and its subnet is the one the
+    // guests' NICs on it agree on (each NIC's first subnet). A NIC without a name whose subnet is a
+    // named network's joins that network.
+    let label_subnet = named_subnets(&nics, &names)?;
+    let mut subnet_label: BTreeMap<(Ipv4Addr, u8), &String> = BTreeMap::new();
+    for (label, sub) in &label_subnet {
+        if let Some(other) = subnet_label.insert(*sub, label) {
+            let users = |l: &String| {
+                let set: BTreeSet<&String> = nics
+                    .iter()
+                    .filter(|n| n.label.as_ref() == Some(l))
+                    .filter_map(|n| names.get(n.vm))
+                    .collect();
+                set.into_iter().cloned().collect::<Vec<_>>()
+            };
+            return Err(MapError::SubnetNamedTwice {
+                subnet: format!("{}/{}", sub.0, sub.1),
+                names: vec![(other.clone(), users(other)), (label.clone(), users(label))],
+            });
+        }
+    }
+    for nic in &mut nics {
+        nic.keys = match &nic.label {
+            Some(l) => vec![ProdKey::Label(l.clone())],
+            None => {
+                let mut seen = BTreeSet::new();
+                let mut k = Vec::new();
+                for sub in &nic.subnets {
+                    let key = match subnet_label.get(sub) {
+                        Some(l) => ProdKey::Label((*l).clone()),
+                        None => ProdKey::Subnet(sub.0, sub.1),
+                    };
+                    if seen.insert(key.clone()) {
+                        k.push(key);
+                    }
+                }
+                k
+            }
+        };
+    }
+
     // Production networks: VMs on each, and the gateways they report inside each subnet.
     let mut prod: BTreeMap<ProdKey, NetUse> = BTreeMap::new();
     for nic in &nics {
@@ -246,7 +331,7 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
         }
         // Each gateway belongs to the NIC's subnet that contains it: looked up by prefix length
         // (at most 33 lookups per gateway), not by comparing every gateway with every subnet.
-        let subnets: BTreeSet<(Ipv4Addr, u8)> = nic_subnets(nic).into_iter().collect();
+        let subnets: BTreeSet<(Ipv4Addr, u8)> = nic.subnets.iter().copied().collect();
         let prefixes: BTreeSet<u8> = subnets.iter().map(|s| s.1).collect();
         for &g in &nic.gateways {
             let home =
@@ -254,8 +339,12 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
             for key in &nic.keys {
                 let inside = match key {
                     ProdKey::Subnet(net, p) => home == Some((*net, *p)),
-                    // A labelled NIC's gateway belongs to its network if it is in one of its subnets.
-                    ProdKey::Label(_) => nic.addresses.is_empty() || home.is_some(),
+                    // A named network's gateway is one inside its subnet (or, when none of its
+                    // NICs has an address, any gateway they report).
+                    ProdKey::Label(l) => match label_subnet.get(l) {
+                        Some(sub) => home == Some(*sub),
+                        None => nic.addresses.is_empty() || home.is_some(),
+                    },
                 };
                 if inside {
                     if let Some(entry) = prod.get_mut(key) {
@@ -276,11 +365,20 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
             });
         }
     }
-    // Overlapping subnets. CIDR blocks are nested or disjoint, so one sweep in address order finds
-    // any overlap: a block that starts inside the widest block seen so far overlaps it.
+    // Overlapping subnets, named networks' included. CIDR blocks are nested or disjoint, so one
+    // sweep in address order finds any overlap: a block that starts inside the widest block seen so
+    // far overlaps it.
+    let mut blocks: Vec<((Ipv4Addr, u8), &ProdKey, &BTreeSet<usize>)> = prod
+        .iter()
+        .filter_map(|(key, (vms_on, _))| match key {
+            ProdKey::Subnet(net, p) => Some(((*net, *p), key, vms_on)),
+            ProdKey::Label(l) => label_subnet.get(l).map(|sub| (*sub, key, vms_on)),
+        })
+        .collect();
+    blocks.sort_by_key(|b| b.0);
     let mut widest: Option<(&ProdKey, &BTreeSet<usize>, u64)> = None;
-    for (key, (vms_on, _)) in &prod {
-        let ProdKey::Subnet(net, p) = key else { continue };
+    for ((net, p), key, vms_on) in blocks {
+        let (net, p) = (&net, &p);
         let start = u64::from(u32::from(*net));
         let end = start + (u64::from(!mask(*p)) + 1);
         if let Some((wk, wvms, wend)) = widest {
@@ -339,8 +437,12 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
                         plan: plan_names.clone(),
                     });
                 }
+                // A subnet that is a named network's names that network.
                 let key = match parse_subnet(&e.production) {
-                    Some((n, p)) => ProdKey::Subnet(n, p),
+                    Some(sub) => match subnet_label.get(&sub) {
+                        Some(l) => ProdKey::Label((*l).clone()),
+                        None => ProdKey::Subnet(sub.0, sub.1),
+                    },
                     None => ProdKey::Label(e.production.clone()),
                 };
                 entries.push((key, e.cloud.clone(), e.production.clone()));
@@ -408,11 +510,17 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
                 .filter(|k| assign.get(*k) == Some(&c.name))
                 .map(|k| {
                     let (vm_set, gws) = prod.get(k).cloned().unwrap_or_default();
-                    let (gateway, prefix_len) = match k {
-                        ProdKey::Subnet(_, p) => (gws.first().map(|g| g.1), Some(*p)),
-                        ProdKey::Label(_) => label_settings(k, &nics),
+                    let sub = match k {
+                        ProdKey::Subnet(n, p) => Some((*n, *p)),
+                        ProdKey::Label(l) => label_subnet.get(l).copied(),
                     };
-                    ProductionNetwork { network: k.to_string(), gateway, prefix_len, vms: vm_list(&vm_set) }
+                    ProductionNetwork {
+                        network: k.to_string(),
+                        gateway: gws.first().map(|g| g.1),
+                        prefix_len: sub.map(|s| s.1),
+                        subnet: sub.map(|(n, p)| format!("{n}/{p}")),
+                        vms: vm_list(&vm_set),
+                    }
                 })
                 .collect();
             CloudAssignment { name: c.name.clone(), vlan: c.vlan, internet: c.internet, production_networks }
@@ -430,20 +538,50 @@ pub fn map(vms: &[VmInput], plan: &Plan, table: Option<&Table>) -> Result<Mappin
     Ok(Mapping { schema_version: MAPPING_SCHEMA_VERSION, automatic, cloud_networks, vms: vm_maps, warnings })
 }
 
-/// The subnets a NIC's addresses are in.
-fn nic_subnets(nic: &Nic) -> Vec<(Ipv4Addr, u8)> {
-    nic.addresses.iter().filter_map(|a| parse_subnet(a)).collect()
+/// How a report knew an adapter was absent, for the warning.
+fn absence_reason(a: &regnet::Adapter) -> String {
+    let Some(p) = &a.presence else { return "the report says so".into() };
+    match p.source {
+        regnet::PresenceSource::VmConfig => "its MAC is no NIC of the VM's configuration".into(),
+        regnet::PresenceSource::DeviceTimes => format!(
+            "its device was removed at {} after it last arrived at {}",
+            p.last_removal.as_deref().unwrap_or("?"),
+            p.last_arrival.as_deref().unwrap_or("?")
+        ),
+        regnet::PresenceSource::DeviceInstance => format!(
+            "its device instance {} is gone from the hive's device tree",
+            p.device_instance.as_deref().unwrap_or("")
+        ),
+        _ => "the report says so".into(),
+    }
 }
 
-/// Gateway and prefix length of a labelled network: from the first labelled NIC that has addresses.
-fn label_settings(key: &ProdKey, nics: &[Nic]) -> (Option<Ipv4Addr>, Option<u8>) {
-    for nic in nics.iter().filter(|n| n.keys.contains(key)) {
-        if let Some((net, p)) = nic_subnets(nic).first() {
-            let gw = nic.gateways.iter().copied().find(|g| contains(*net, *p, *g));
-            return (gw, Some(*p));
+/// The subnet of each named network: the first subnet of each NIC on it, which must agree across
+/// the NICs that have addresses; a disagreement is an error naming every NIC's VM and subnet.
+fn named_subnets(nics: &[Nic], names: &[String]) -> Result<BTreeMap<String, (Ipv4Addr, u8)>, MapError> {
+    let mut seen: BTreeMap<&String, BTreeSet<(usize, (Ipv4Addr, u8))>> = BTreeMap::new();
+    for nic in nics {
+        if let (Some(l), Some(first)) = (&nic.label, nic.subnets.first()) {
+            seen.entry(l).or_default().insert((nic.vm, *first));
         }
     }
-    (None, None)
+    let mut out = BTreeMap::new();
+    for (label, uses) in seen {
+        let distinct: BTreeSet<(Ipv4Addr, u8)> = uses.iter().map(|u| u.1).collect();
+        if distinct.len() > 1 {
+            return Err(MapError::NamedNetworkConflict {
+                network: label.clone(),
+                subnets: uses
+                    .iter()
+                    .map(|(vm, (n, p))| (names.get(*vm).cloned().unwrap_or_default(), format!("{n}/{p}")))
+                    .collect(),
+            });
+        }
+        if let Some(sub) = distinct.into_iter().next() {
+            out.insert(label.clone(), sub);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
