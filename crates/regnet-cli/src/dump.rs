@@ -64,9 +64,10 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 pub fn run(args: &Args) -> Result<ExitCode, CliError> {
-    let mut limits = Limits::default();
-    limits.max_hive_size = args.max_hive_mib.saturating_mul(1 << 20);
-    crate::limits_opt::apply(&args.limits, &mut limits, &mut regnet::ImageLimits::default())?;
+    let mut all = regnet::ExtractOptions::default();
+    all.hive.limits.max_hive_size = args.max_hive_mib.saturating_mul(1 << 20);
+    crate::limits_opt::apply(&args.limits, &mut all)?;
+    let limits: Limits = all.hive.limits;
     // Mapped (nothing is read until the walk touches it), or read after a size check.
     let open = |p: &std::path::Path, max: u64| -> io::Result<crate::mapped::Bytes> {
         if args.no_mmap {

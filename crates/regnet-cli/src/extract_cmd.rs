@@ -10,12 +10,17 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Disk images: raw, VHD, VHDX, VMDK or qcow2 (detected from the content).
+    /// Disk images (raw, VHD, VHDX, VMDK, qcow2) or VM configuration files (VMware .vmx, OVF .ovf/.ova,
+    /// libvirt domain XML), detected from the content.
     #[arg(required = true)]
     images: Vec<PathBuf>,
     /// The partition to read when several hold Windows (GPT entry number, MBR number, 0 for a bare volume).
     #[arg(long)]
     partition: Option<u32>,
+    /// For a VM configuration file: the disk to read when several hold a guest (its device, e.g.
+    /// `scsi0:1` or `vdb`, or its number in the file's order, 1 for the first).
+    #[arg(long, value_name = "DEVICE")]
+    disk: Option<String>,
     /// Do not replay the hive's transaction logs.
     #[arg(long)]
     no_logs: bool,
@@ -39,9 +44,10 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     let mut opts = ExtractOptions::new();
     opts.partition = args.partition;
+    opts.disk = args.disk.clone();
     opts.hive.no_logs = args.no_logs;
     opts.allow_dirs = args.allow_dirs.clone();
-    crate::limits_opt::apply(&args.limits, &mut opts.hive.limits, &mut opts.image_limits)?;
+    crate::limits_opt::apply(&args.limits, &mut opts)?;
     let many = args.images.len() > 1;
     let results = extract_all(&args.images, &opts, args.jobs);
     // Buffered, and flushed after each image (a locked stdout alone writes line by line: hundreds
@@ -164,11 +170,34 @@ fn json_line(
 }
 
 fn source_line(r: &Report) -> String {
-    match &r.source {
-        Some(s) => format!(
+    let mut out = String::new();
+    if let Some(vm) = &r.vm {
+        out.push_str(&format!(
+            "vm          {} ({}, {}{})\n",
+            vm.name.as_deref().unwrap_or("unnamed"),
+            vm.config,
+            vm.hypervisor,
+            vm.guest_os.as_deref().map(|g| format!(", guest {g}")).unwrap_or_default()
+        ));
+        if let Some(d) = &vm.system_disk {
+            out.push_str(&format!("disk        {} {}\n", d.device, d.file));
+        }
+        for n in &vm.nics {
+            out.push_str(&format!(
+                "vm nic      {:<10} {:<17} {}{}{}\n",
+                n.label.as_deref().unwrap_or("?"),
+                n.mac.as_deref().unwrap_or("(no MAC)"),
+                n.network.as_deref().unwrap_or("(no network)"),
+                n.vlan.map(|v| format!(" vlan {v}")).unwrap_or_default(),
+                n.adapter.as_deref().map(|g| format!(" -> {g}")).unwrap_or_else(|| " -> no guest adapter".into())
+            ));
+        }
+    }
+    if let Some(s) = &r.source {
+        out.push_str(&format!(
             "image       {} ({}, {} partition {} at {:#x})\n",
             s.image, s.container, s.partition_table, s.partition, s.partition_start
-        ),
-        None => String::new(),
+        ));
     }
+    out
 }

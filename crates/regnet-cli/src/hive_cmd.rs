@@ -43,7 +43,10 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     let mut opts = Options::new();
     opts.no_logs = args.no_logs;
     opts.logs = [&args.log1, &args.log2].into_iter().flatten().cloned().collect();
-    crate::limits_opt::apply(&args.limits, &mut opts.limits, &mut regnet::ImageLimits::default())?;
+    let mut all = regnet::ExtractOptions::default();
+    all.hive = opts;
+    crate::limits_opt::apply(&args.limits, &mut all)?;
+    let opts = all.hive;
     let started = std::time::Instant::now();
     let report =
         if args.no_mmap { regnet::report_from_hive_file(&args.hive, &opts) } else { report_mapped(&args.hive, &opts) }

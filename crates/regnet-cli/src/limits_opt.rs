@@ -1,12 +1,13 @@
 //! `--limit NAME=VALUE`: every resource limit of the library, settable from the command line.
 
 use crate::CliError;
-use regnet::{ImageLimits, Limits};
+use regnet::ExtractOptions;
 
 /// The names `--limit` accepts, with what they bound (for `--help` and errors).
 pub const NAMES: &str = "hive: max_hive_size, max_log_size, max_value_size, max_cells_visited, max_data_read, \
 max_key_depth, max_ri_depth; image: max_table_bytes, max_header_bytes, max_unit_bytes, max_inflated_bytes, \
-max_partitions, max_chain_depth, max_ntfs_records, max_file_bytes, max_bytes_read";
+max_partitions, max_chain_depth, max_ntfs_records, max_file_bytes, max_bytes_read; VM configuration: \
+max_config_bytes, max_nics, max_disks, max_xml_depth, max_archive_members";
 
 /// `123`, `64K`, `16M`, `2G` (binary multiples).
 fn parse_size(v: &str) -> Option<u64> {
@@ -20,13 +21,15 @@ fn parse_size(v: &str) -> Option<u64> {
     num.trim().parse::<u64>().ok()?.checked_mul(1u64 << shift)
 }
 
-/// Applies `NAME=VALUE` settings to both sets of limits.
-pub fn apply(settings: &[String], hive: &mut Limits, image: &mut ImageLimits) -> Result<(), CliError> {
+/// Applies `NAME=VALUE` settings to the hive, image and VM configuration limits.
+pub fn apply(settings: &[String], opts: &mut ExtractOptions) -> Result<(), CliError> {
+    let (hive, image, vm) = (&mut opts.hive.limits, &mut opts.image_limits, &mut opts.vm_limits);
     for s in settings {
         let (name, value) = s.split_once('=').ok_or_else(|| CliError(format!("--limit {s:?}: expected NAME=VALUE")))?;
         let n = parse_size(value)
             .ok_or_else(|| CliError(format!("--limit {s:?}: {value:?} is not a number (K, M, G suffixes allowed)")))?;
         let small = |n: u64| u32::try_from(n).map_err(|_| CliError(format!("--limit {s:?}: too large")));
+        let count = |n: u64| usize::try_from(n).map_err(|_| CliError(format!("--limit {s:?}: too large")));
         match name.trim() {
             "max_hive_size" => hive.max_hive_size = n,
             "max_log_size" => hive.max_log_size = n,
@@ -44,6 +47,11 @@ pub fn apply(settings: &[String], hive: &mut Limits, image: &mut ImageLimits) ->
             "max_ntfs_records" => image.max_ntfs_records = small(n)?,
             "max_file_bytes" => image.max_file_bytes = n,
             "max_bytes_read" => image.max_bytes_read = n,
+            "max_config_bytes" => vm.max_config_bytes = n,
+            "max_nics" => vm.max_nics = count(n)?,
+            "max_disks" => vm.max_disks = count(n)?,
+            "max_xml_depth" => vm.max_xml_depth = count(n)?,
+            "max_archive_members" => vm.max_archive_members = count(n)?,
             other => return Err(CliError(format!("--limit: unknown limit {other:?}; known: {NAMES}"))),
         }
     }
@@ -59,10 +67,10 @@ mod tests {
         assert_eq!(parse_size("64K"), Some(65536));
         assert_eq!(parse_size("2g"), Some(2 << 30));
         assert_eq!(parse_size("x"), None);
-        let (mut h, mut i) = (Limits::default(), ImageLimits::default());
-        apply(&["max_hive_size=16M".into(), "max_partitions=8".into()], &mut h, &mut i).unwrap();
-        assert_eq!((h.max_hive_size, i.max_partitions), (16 << 20, 8));
-        assert!(apply(&["nope=1".into()], &mut h, &mut i).is_err());
-        assert!(apply(&["max_key_depth=99999999999".into()], &mut h, &mut i).is_err());
+        let mut o = ExtractOptions::default();
+        apply(&["max_hive_size=16M".into(), "max_partitions=8".into(), "max_nics=16".into()], &mut o).unwrap();
+        assert_eq!((o.hive.limits.max_hive_size, o.image_limits.max_partitions, o.vm_limits.max_nics), (16 << 20, 8, 16));
+        assert!(apply(&["nope=1".into()], &mut o).is_err());
+        assert!(apply(&["max_key_depth=99999999999".into()], &mut o).is_err());
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::hive_cmd::Format;
 use crate::CliError;
-use regnet_map::{Mapping, OtherVm, Plan, Table, VmInput};
+use regnet_map::{Mapping, OtherNic, OtherVm, Plan, Table, VmInput};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,12 +15,19 @@ pub struct Args {
     /// Production network (subnet or label) to cloud network (`{"map": [{"production": "10.41.7.0/24", "cloud": "cn-a"}]}`).
     #[arg(long, value_name = "FILE")]
     table: Option<PathBuf>,
-    /// One per VM: a regnet JSON report, a VM file (`{"name", "os", "nics": [{"network"}]}`) or a disk image.
+    /// One per VM: a regnet JSON report, a disk image, a VM configuration file (.vmx, .ovf/.ova,
+    /// libvirt XML), or a VM file (`{"name", "os", "nics": [{"network"}]}`).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// `json` is the documented contract (docs/mapping.md); `table` is a summary for people.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// Also map adapters the reports mark absent (NICs the VM no longer has).
+    #[arg(long)]
+    include_absent: bool,
+    /// Also let images and VM configuration files open the files they name in this folder.
+    #[arg(long = "allow-dir", value_name = "DIR")]
+    allow_dirs: Vec<PathBuf>,
 }
 
 /// Largest JSON input read (a report or VM file is a few KiB; anything bigger is treated with suspicion).
@@ -46,11 +53,24 @@ fn looks_like_json(path: &Path) -> Result<bool, CliError> {
     Ok(text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'))
 }
 
-/// One input: a report, a VM file, a batch line of `regnet extract`, or a disk image.
-fn load_vm(path: &Path) -> Result<VmInput, CliError> {
+/// One input: a report, a VM file, a batch line of `regnet extract`, a disk image, or a VM
+/// configuration file. A VM configuration whose guest cannot be read still gives its NICs'
+/// production networks (as a VM file would, so it needs a table), with a note on stderr.
+fn load_vm(path: &Path, opts: &regnet::ExtractOptions) -> Result<VmInput, CliError> {
     if !looks_like_json(path)? {
-        let report = regnet::extract(path, &regnet::ExtractOptions::default()).map_err(|e| CliError::file(path, e))?;
-        return Ok(VmInput::windows(report));
+        return match regnet::extract(path, opts) {
+            Ok(report) => Ok(VmInput::windows(report)),
+            Err(e) => match regnet::vm_info(path, opts) {
+                Ok(Some(vm)) if vm.nics.iter().any(|n| n.network.is_some()) => {
+                    eprintln!(
+                        "regnet: {}: the guest was not read ({e}); its NICs are known from the VM configuration only",
+                        path.display()
+                    );
+                    Ok(VmInput::Other(other_vm(path, &vm)))
+                }
+                _ => Err(CliError::file(path, e)),
+            },
+        };
     }
     let text = read_text(path, "input")?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| CliError::file(path, e))?;
@@ -71,6 +91,17 @@ fn load_vm(path: &Path) -> Result<VmInput, CliError> {
     }
 }
 
+/// A VM known only from its configuration file: its name, declared OS and each NIC's network.
+fn other_vm(path: &Path, vm: &regnet::VmInfo) -> OtherVm {
+    let name = vm.name.clone().unwrap_or_else(|| path.display().to_string());
+    let nics = vm
+        .nics
+        .iter()
+        .filter_map(|n| n.network.clone().map(|net| OtherNic::new(net, n.mac.clone().or(n.label.clone()))))
+        .collect();
+    OtherVm::new(name, vm.guest_os.clone().unwrap_or_else(|| "unknown".into()), nics)
+}
+
 pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     let plan = Plan::parse(&read_text(&args.plan, "plan")?)
         .map_err(|e| CliError(format!("plan {}: {e}", args.plan.display())))?;
@@ -80,8 +111,13 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
         }
         None => None,
     };
-    let vms = args.inputs.iter().map(|p| load_vm(p)).collect::<Result<Vec<_>, _>>()?;
-    let mapping = regnet_map::map(&vms, &plan, table.as_ref()).map_err(|e| CliError(e.to_string()))?;
+    let mut opts = regnet::ExtractOptions::default();
+    opts.allow_dirs = args.allow_dirs.clone();
+    let vms = args.inputs.iter().map(|p| load_vm(p, &opts)).collect::<Result<Vec<_>, _>>()?;
+    let mut map_opts = regnet_map::MapOptions::default();
+    map_opts.include_absent = args.include_absent;
+    let mapping =
+        regnet_map::map_with(&vms, &plan, table.as_ref(), &map_opts).map_err(|e| CliError(e.to_string()))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let res = match args.format {
         Format::Json => {
@@ -117,7 +153,11 @@ fn table_text(m: &Mapping) -> String {
                 (None, _) => "no gateway".into(),
                 (Some(g), None) => format!("NEA takes {g}"),
             };
-            let _ = writeln!(s, "  {:<20} {:<28} VMs: {}", p.network, nea, p.vms.join(", "));
+            let net = match &p.subnet {
+                Some(sub) if *sub != p.network => format!("{} ({sub})", p.network),
+                _ => p.network.clone(),
+            };
+            let _ = writeln!(s, "  {:<34} {:<28} VMs: {}", net, nea, p.vms.join(", "));
         }
     }
     for vm in &m.vms {
