@@ -12,6 +12,71 @@ import hashlib, os, struct, sys
 target, out, *dirs = sys.argv[1:]
 MAX = 1 << 20
 
+# ESXi snapshot deltas (container_cowd, container_sesparse): small files made here, each a delta
+# with a few grains in two or three grain tables (see crates/regnet-image/src/container/vmdk/).
+def cowd_seed(capacity, grain, grains):
+    per_gt = grain * 4096
+    gd_entries = -(-capacity // per_gt)
+    b = bytearray(2048)
+    struct.pack_into('<4s7I', b, 0, b'COWD', 1, 3, capacity, grain, 4, gd_entries, 0)
+    b += bytes(-(-gd_entries * 4 // 512) * 512 or 512)
+    gts = {}
+    for g, fill in grains:
+        t = g // 4096
+        if t not in gts:
+            gts[t] = len(b)
+            struct.pack_into('<I', b, 2048 + 4 * t, len(b) // 512)
+            b += bytes(16384)
+        struct.pack_into('<I', b, gts[t] + 4 * (g % 4096), len(b) // 512)
+        b += bytes([fill]) * (grain * 512)
+    struct.pack_into('<I', b, 28, len(b) // 512)
+    return bytes(b)
+
+def sesparse_seed(capacity, grains):
+    gd_entries = max(1, -(-capacity // 32768))
+    gd_sectors = -(-gd_entries * 8 // 512)
+    tables = 4 + gd_sectors
+    grains_at = tables + gd_entries * 64
+    b = bytearray(grains_at * 512)
+    struct.pack_into('<10Q', b, 0, 0xcafebabe, 0x200000001, capacity, 8, 64, 0, 0, 0, 0, 0)
+    regions = [(1, 1), (2, 2), (0, 0), (4, gd_sectors), (tables, gd_entries * 64), (0, 0), (0, 0),
+               (grains_at, -(-capacity // 8) * 8)]
+    for i, (o, s) in enumerate(regions):
+        struct.pack_into('<2Q', b, 80 + 16 * i, o, s)
+    struct.pack_into('<Q', b, 512, 0xcafecafe)
+    gts, n = {}, 0
+    for g, kind, fill in grains:
+        t = g // 4096
+        if t not in gts:
+            gts[t] = len(gts)
+            struct.pack_into('<Q', b, 2048 + 8 * t, 0x1000000000000000 | gts[t])
+        entry = kind << 60
+        if kind == 3:
+            entry |= (n & 0xfff) << 48 | n >> 12
+            b += bytes([fill]) * 4096
+            n += 1
+        struct.pack_into('<Q', b, (tables + 64 * gts[t]) * 512 + 8 * (g % 4096), entry)
+    return bytes(b)
+
+ESXI_SEEDS = {
+    "container_cowd": lambda: [
+        cowd_seed(64, 1, [(0, 1), (5, 2)]),
+        cowd_seed(8192 + 100, 1, [(0, 1), (1, 2), (4096, 3), (8192 + 99, 4)]),
+        cowd_seed(3 * 4096 * 2 + 5, 2, [(0, 5), (4097, 6), (4096 * 3 - 1, 7)]),
+    ],
+    "container_sesparse": lambda: [
+        sesparse_seed(64, [(0, 3, 1), (1, 2, 0), (2, 1, 0)]),
+        sesparse_seed(2 * 32768 + 3, [(0, 3, 1), (4095, 3, 2), (4096, 2, 0), (8192, 3, 3)]),
+    ],
+}
+if target in ESXI_SEEDS:
+    seeds = ESXI_SEEDS[target]()
+    for data in seeds:
+        with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as fh:
+            fh.write(data)
+    print(f"seeded {len(seeds)} inputs into {out}", file=sys.stderr)
+    sys.exit(0)
+
 def hives():
     for d in dirs:
         if not os.path.isdir(d):
