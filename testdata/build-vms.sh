@@ -108,8 +108,13 @@ vmx app-srv-07 yes > "$out/esxi/app-srv-07.vmx"
 vmx app-srv-07 no > "$out/esxi/app-srv-07-one-nic.vmx"
 
 # --- A second Windows guest, WEB-SRV-08, for mapping two VMs by network name -----------------------
-cargo run --quiet --locked -p regnet-testkit --bin regnet-fixtures -- all "$w/writer" >/dev/null
-cp "$w/writer/after/SYSTEM" "$w/SYSTEM" && chmod u+w "$w/SYSTEM"
+# The example's replayed state as a clean hive (build.sh's writer output, else made now).
+after=target/testdata/writer/after/SYSTEM
+if [ ! -f "$after" ]; then
+  cargo run --quiet --locked -p regnet-testkit --bin regnet-fixtures -- all "$w/writer" >/dev/null
+  after=$w/writer/after/SYSTEM
+fi
+cp "$after" "$w/SYSTEM" && chmod u+w "$w/SYSTEM"
 multi_sz() { python3 -c 'import sys; s="".join(x+"\0" for x in sys.argv[1:])+"\0"; print(",".join("%02x" % c for c in s.encode("utf-16-le")))' "$@"; }
 sz() { python3 -c 'import sys; s=sys.argv[1]+"\0"; print(",".join("%02x" % c for c in s.encode("utf-16-le")))' "$1"; }
 nsi_name() { printf '00000001000006000a2907%02x00000000' "$1"; }

@@ -21,4 +21,5 @@ else
 fi
 testdata/build-images.sh
 testdata/build-esxi.sh
+testdata/build-vms.sh
 echo "testdata/build.sh: fixtures in $out" >&2

@@ -16,6 +16,9 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Most NICs or adapters a warning lists (a crafted file may have thousands).
+const LISTED: usize = 16;
+
 /// How much of a file [`detect`] looks at.
 const HEAD: u64 = 4096;
 
@@ -263,9 +266,10 @@ fn join_adapters(report: &mut Report, info: &mut VmInfo) {
         }
     }
     let nic_list = || {
-        let l: Vec<String> = info
+        let mut l: Vec<String> = info
             .nics
             .iter()
+            .take(LISTED)
             .map(|n| {
                 format!(
                     "{} {} on {}",
@@ -275,6 +279,9 @@ fn join_adapters(report: &mut Report, info: &mut VmInfo) {
                 )
             })
             .collect();
+        if info.nics.len() > LISTED {
+            l.push(format!("and {} more", info.nics.len() - LISTED));
+        }
         if l.is_empty() {
             "none".to_owned()
         } else {
@@ -322,12 +329,15 @@ fn join_adapters(report: &mut Report, info: &mut VmInfo) {
             format!("guest adapter {who} matches no NIC of VM {vm} by MAC (the VM's NICs: {listed}); it is a NIC the VM no longer has, or its MAC was changed in the guest"),
         ));
     }
-    let adapters: Vec<String> = report
-        .adapters
+    let physical: Vec<&crate::report::Adapter> = report.adapters.iter().filter(|a| a.physical != Some(false)).collect();
+    let mut adapters: Vec<String> = physical
         .iter()
-        .filter(|a| a.physical != Some(false))
+        .take(LISTED)
         .map(|a| format!("{} {}", a.name.as_deref().unwrap_or(&a.guid), a.mac.as_deref().unwrap_or("(no MAC)")))
         .collect();
+    if physical.len() > LISTED {
+        adapters.push(format!("and {} more", physical.len() - LISTED));
+    }
     for (n, j) in info.nics.iter().zip(&joined) {
         if !j {
             report.warnings.push(warning(
