@@ -311,3 +311,167 @@ fn many_addresses_stay_cheap() {
     let e = map(&vms, &plan(&["cn-a"]), None).unwrap_err();
     assert!(matches!(e, MapError::CountMismatch { production: 20_000, cloud: 1, .. }), "{e}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Production networks by name (from VM configuration files)
+// ---------------------------------------------------------------------------------------------
+
+/// A report whose adapters are marked present or absent.
+fn with_presence(vm: VmInput, present: &[Option<bool>]) -> VmInput {
+    let VmInput::Windows { report, name } = vm else { panic!("a report") };
+    let mut v = serde_json::to_value(&*report).unwrap();
+    for (a, p) in v["adapters"].as_array_mut().unwrap().iter_mut().zip(present) {
+        a["present"] = json!(p);
+    }
+    VmInput::Windows { report: Box::new(serde_json::from_value(v).unwrap()), name }
+}
+
+/// (network, subnet, gateway, prefix) of each production network, in plan order.
+fn named(m: &Mapping) -> Vec<(String, Option<String>, Option<String>, Option<u8>)> {
+    m.cloud_networks
+        .iter()
+        .flat_map(|c| {
+            c.production_networks.iter().map(|p| {
+                (p.network.clone(), p.subnet.clone(), p.gateway.map(|g| g.to_string()), p.prefix_len)
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn named_networks_take_their_guests_subnet_and_gateway() {
+    let vms = [
+        windows(
+            "APP",
+            &[
+                N("{A1}", "Ethernet0", &["10.41.7.20/24", "10.41.7.21/24"], &["10.41.7.1"], false, Some("Prod-VLAN10")),
+                N("{A2}", "Backup", &["192.168.50.23/24"], &["192.168.50.1"], true, Some("Backup-VLAN20")),
+            ],
+        ),
+        windows("WEB", &[N("{B1}", "Ethernet0", &["10.41.7.30/24"], &["10.41.7.1"], false, Some("Prod-VLAN10"))]),
+    ];
+    let m = map(&vms, &plan(&["cn-a", "cn-b"]), None).unwrap();
+    assert!(m.automatic);
+    // Names sort alphabetically: Backup-VLAN20 before Prod-VLAN10.
+    assert_eq!(
+        named(&m),
+        [
+            (s("Backup-VLAN20"), Some(s("192.168.50.0/24")), Some(s("192.168.50.1")), Some(24)),
+            (s("Prod-VLAN10"), Some(s("10.41.7.0/24")), Some(s("10.41.7.1")), Some(24)),
+        ]
+    );
+    assert_eq!(m.cloud_networks[1].production_networks[0].vms, ["APP", "WEB"]);
+}
+
+#[test]
+fn a_nic_without_a_name_joins_the_named_network_of_its_subnet() {
+    let vms = [
+        windows("APP", &[N("{A1}", "Ethernet0", &["10.41.7.20/24"], &["10.41.7.1"], false, Some("Prod-VLAN10"))]),
+        // Known only from its disk: no names.
+        windows("OLD", &[N("{C1}", "Ethernet0", &["10.41.7.40/24"], &["10.41.7.1"], false, None)]),
+    ];
+    let m = map(&vms, &plan(&["cn-a"]), None).unwrap();
+    assert_eq!(named(&m), [(s("Prod-VLAN10"), Some(s("10.41.7.0/24")), Some(s("10.41.7.1")), Some(24))]);
+    assert_eq!(nic_clouds(&m), [(s("APP"), s("Prod-VLAN10"), s("cn-a")), (s("OLD"), s("Prod-VLAN10"), s("cn-a"))]);
+    // Its gateway counts: a different one on the named network is a conflict naming both VMs.
+    let vms = [
+        windows("APP", &[N("{A1}", "Ethernet0", &["10.41.7.20/24"], &["10.41.7.1"], false, Some("Prod-VLAN10"))]),
+        windows("OLD", &[N("{C1}", "Ethernet0", &["10.41.7.40/24"], &["10.41.7.254"], false, None)]),
+    ];
+    let e = map(&vms, &plan(&["cn-a"]), None).unwrap_err();
+    assert!(matches!(&e, MapError::GatewayConflict { network, .. } if network == "Prod-VLAN10"), "{e}");
+    assert!(e.to_string().contains("APP uses 10.41.7.1") && e.to_string().contains("OLD uses 10.41.7.254"), "{e}");
+}
+
+#[test]
+fn two_guests_on_one_named_network_in_different_subnets_is_an_error() {
+    let vms = [
+        windows("APP", &[N("{A1}", "Ethernet0", &["10.41.7.20/24"], &[], false, Some("Prod-VLAN10"))]),
+        windows("WEB", &[N("{B1}", "Ethernet0", &["10.41.8.30/24"], &[], false, Some("Prod-VLAN10"))]),
+    ];
+    let e = map(&vms, &plan(&["cn-a"]), None).unwrap_err();
+    assert!(matches!(e, MapError::NamedNetworkConflict { .. }), "{e}");
+    let t = e.to_string();
+    assert!(t.contains("APP in 10.41.7.0/24") && t.contains("WEB in 10.41.8.0/24"), "{t}");
+    // A secondary address in another subnet is not a disagreement: the first address decides.
+    let vms = [
+        windows("APP", &[N("{A1}", "Ethernet0", &["10.41.7.20/24", "10.99.0.5/16"], &[], false, Some("P"))]),
+        windows("WEB", &[N("{B1}", "Ethernet0", &["10.41.7.30/24"], &[], false, Some("P"))]),
+    ];
+    assert!(map(&vms, &plan(&["cn-a"]), None).is_ok());
+}
+
+#[test]
+fn one_subnet_under_two_names_is_an_error() {
+    let vms = [
+        windows("APP", &[N("{A1}", "Ethernet0", &["10.41.7.20/24"], &[], false, Some("Prod"))]),
+        windows("WEB", &[N("{B1}", "Ethernet0", &["10.41.7.30/24"], &[], false, Some("VM Network"))]),
+    ];
+    let e = map(&vms, &plan(&["cn-a", "cn-b"]), None).unwrap_err();
+    assert!(matches!(e, MapError::SubnetNamedTwice { .. }), "{e}");
+    let t = e.to_string();
+    assert!(t.contains("\"Prod\" (used by APP)") && t.contains("\"VM Network\" (used by WEB)") && t.contains("10.41.7.0/24"), "{t}");
+}
+
+#[test]
+fn named_subnets_overlap_like_any_other() {
+    let vms = [
+        windows("APP", &[N("{A1}", "Ethernet0", &["10.41.7.20/24"], &[], false, Some("Prod"))]),
+        windows("WEB", &[N("{B1}", "Ethernet0", &["10.41.0.30/16"], &[], false, None)]),
+    ];
+    let e = map(&vms, &plan(&["cn-a", "cn-b"]), None).unwrap_err();
+    assert!(matches!(e, MapError::Overlap { .. }), "{e}");
+}
+
+#[test]
+fn a_table_may_name_a_named_network_by_name_or_by_subnet() {
+    let vms = [
+        windows(
+            "APP",
+            &[
+                N("{A1}", "Ethernet0", &["10.41.7.20/24"], &["10.41.7.1"], false, Some("Prod-VLAN10")),
+                N("{A2}", "Backup", &["192.168.50.23/24"], &[], true, Some("Backup-VLAN20")),
+            ],
+        ),
+        other("web01", "linux", &["Prod-VLAN10"]),
+    ];
+    let t = table(&[("10.41.7.0/24", "cn-a"), ("Backup-VLAN20", "cn-a")]);
+    let m = map(&vms, &plan(&["cn-a"]), Some(&t)).unwrap();
+    assert!(!m.automatic);
+    assert_eq!(
+        named(&m),
+        [
+            (s("Backup-VLAN20"), Some(s("192.168.50.0/24")), None, Some(24)),
+            (s("Prod-VLAN10"), Some(s("10.41.7.0/24")), Some(s("10.41.7.1")), Some(24)),
+        ]
+    );
+    assert_eq!(m.cloud_networks[0].production_networks[1].vms, ["APP", "web01"]);
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    // Without the table the VM file needs one.
+    let e = map(&vms, &plan(&["cn-a", "cn-b"]), None).unwrap_err();
+    assert!(matches!(e, MapError::NotWindows { .. }), "{e}");
+}
+
+#[test]
+fn absent_adapters_are_left_out_unless_asked_for() {
+    let vm = windows(
+        "APP",
+        &[
+            N("{A1}", "Ethernet0", &["10.41.7.20/24"], &["10.41.7.1"], false, None),
+            N("{A9}", "Ethernet 2", &["172.16.9.5/24"], &["172.16.9.1"], false, None),
+        ],
+    );
+    let vms = [with_presence(vm, &[Some(true), Some(false)])];
+    let m = map(&vms, &plan(&["cn-a"]), None).unwrap();
+    assert_eq!(clouds(&m), [(s("cn-a"), vec![(s("10.41.7.0/24"), Some(s("10.41.7.1")), Some(24))])]);
+    assert_eq!(m.warnings.len(), 1);
+    assert_eq!(m.warnings[0].code, "absent_adapter");
+    assert!(m.warnings[0].message.contains("{A9}") && m.warnings[0].message.contains("--include-absent"));
+    let mut o = regnet_map::MapOptions::default();
+    o.include_absent = true;
+    let e = regnet_map::map_with(&vms, &plan(&["cn-a"]), None, &o).unwrap_err();
+    assert!(matches!(e, MapError::CountMismatch { production: 2, .. }), "{e}");
+    // Unknown presence counts as present.
+    let vm = windows("APP", &[N("{A1}", "Ethernet0", &["10.41.7.20/24"], &[], false, None)]);
+    assert!(map(&[with_presence(vm, &[None])], &plan(&["cn-a"]), None).is_ok());
+}
