@@ -163,17 +163,18 @@ pub struct CloudAssignment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductionNetwork {
-    /// The subnet (`10.41.7.0/24`) or label.
+    /// The network's name (a port group, libvirt network or bridge), or its subnet
+    /// (`10.41.7.0/24`) when it has no name.
     pub network: String,
+    /// The network's IPv4 subnet (`10.41.7.0/24`): for a named network, the one its guests' NICs
+    /// are in; null for a named network whose NICs have no address.
+    #[serde(default)]
+    pub subnet: Option<String>,
     /// The production gateway's address, which the NEA takes over; null when no VM on this
     /// network has a gateway in it.
     pub gateway: Option<Ipv4Addr>,
     /// The prefix length for the NEA's address; null for a label-only network.
     pub prefix_len: Option<u8>,
-    /// The network's IPv4 subnet (`10.41.7.0/24`): for a named network, the one its guests' NICs
-    /// are in; null for a named network whose NICs have no address.
-    #[serde(default)]
-    pub subnet: Option<String>,
     /// The VMs with a NIC on it.
     pub vms: Vec<String>,
 }
