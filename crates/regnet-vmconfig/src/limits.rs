@@ -27,6 +27,11 @@ pub struct VmConfigLimits {
     pub max_xml_nodes: usize,
     /// Most attributes on one XML element.
     pub max_xml_attributes: usize,
+    /// Most namespace declarations (`xmlns`, `xmlns:p`) in scope at once in an XML document. Each
+    /// element's name is resolved against the declarations in scope, so this bounds that work.
+    pub max_xml_namespaces: usize,
+    /// Most `key = value` lines in one `.vmx`.
+    pub max_vmx_entries: usize,
     /// Most tar members walked in an OVA (pax and long-name headers count).
     pub max_archive_members: usize,
 }
@@ -40,6 +45,8 @@ impl Default for VmConfigLimits {
             max_xml_depth: 256,
             max_xml_nodes: 200_000,
             max_xml_attributes: 1024,
+            max_xml_namespaces: 256,
+            max_vmx_entries: 200_000,
             max_archive_members: 10_000,
         }
     }

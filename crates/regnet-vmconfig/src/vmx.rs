@@ -89,7 +89,7 @@ pub(crate) fn unescape(raw: &[u8]) -> (Vec<u8>, bool) {
 }
 
 /// Splits a `.vmx` into its dictionary. Lines that are not `key = value` are errors naming the line.
-pub(crate) fn parse_dict(bytes: &[u8]) -> Result<Dict> {
+pub(crate) fn parse_dict(bytes: &[u8], limits: &VmConfigLimits) -> Result<Dict> {
     let mut raw: Vec<(String, Vec<u8>, u64)> = Vec::new();
     let mut dict = Dict::default();
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
@@ -127,6 +127,7 @@ pub(crate) fn parse_dict(bytes: &[u8]) -> Result<Dict> {
         if odd {
             warn(&mut dict.warnings, format!("vmx line {line_no}: '|' not followed by two hex digits kept as is"));
         }
+        VmConfigLimits::check("max_vmx_entries", raw.len() as u64 + 1, limits.max_vmx_entries as u64)?;
         raw.push((key, value, line_no));
     }
     // The encoding applies to the whole file, wherever the line is.
@@ -204,7 +205,7 @@ const CDROM_TYPES: &[&str] = &["cdrom-image", "atapi-cdrom", "cdrom-raw"];
 const DISK_TYPES: &[&str] = &["scsi-harddisk", "disk", "ata-harddisk"];
 
 pub(crate) fn parse(bytes: &[u8], limits: &VmConfigLimits) -> Result<VmConfig> {
-    let dict = parse_dict(bytes)?;
+    let dict = parse_dict(bytes, limits)?;
     let mut vm = VmConfig::new(ConfigKind::Vmx, "vmware");
     vm.warnings = dict.warnings.clone();
     vm.name = dict.get("displayname").map(str::to_owned);
@@ -327,6 +328,7 @@ mod tests {
     fn dictionary_syntax() {
         let d = parse_dict(
             b"\xef\xbb\xbf# comment\r\n\r\n.encoding = \"UTF-8\"\r\nKey.One=\"v1\" # trailing comment\n  key.two  =  bare value # c\nkey.three = \"x\" junk\nkey.one = \"v2\"\nempty = \"\"\n",
+            &VmConfigLimits::default(),
         )
         .unwrap();
         assert_eq!(d.get("key.one"), Some("v2"));
@@ -348,7 +350,7 @@ mod tests {
             ("k = \"unterminated\n", 1, "a closing"),
             ("k\"x = \"1\"\n", 1, "a key"),
         ] {
-            match parse_dict(text.as_bytes()) {
+            match parse_dict(text.as_bytes(), &VmConfigLimits::default()) {
                 Err(VmConfigError::VmxSyntax { line: l, expected: e, .. }) => {
                     assert_eq!(l, line, "{text:?}");
                     assert!(e.starts_with(expected), "{text:?}: {e}");
@@ -356,23 +358,30 @@ mod tests {
                 other => panic!("{text:?}: {other:?}"),
             }
         }
-        let e = parse_dict(b"x\n").unwrap_err().to_string();
+        let e = parse_dict(b"x\n", &VmConfigLimits::default()).unwrap_err().to_string();
         assert!(e.contains("vmx line 1"), "{e}");
     }
 
     #[test]
     fn encodings() {
         // Non-UTF-8 in a UTF-8 file: replaced, with a warning.
-        let d = parse_dict(b".encoding = \"UTF-8\"\ndisplayName = \"caf\xe9\"\n").unwrap();
+        let d = parse_dict(b".encoding = \"UTF-8\"\ndisplayName = \"caf\xe9\"\n", &VmConfigLimits::default()).unwrap();
         assert_eq!(d.get("displayname"), Some("caf\u{fffd}"));
         assert!(d.warnings[0].contains("not UTF-8"));
         // A legacy encoding: read as Latin-1, wherever the .encoding line is.
-        let d = parse_dict(b"displayName = \"caf\xe9\"\n.encoding = \"windows-1252\"\nb = \"\xfc\"\n").unwrap();
+        let d = parse_dict(
+            b"displayName = \"caf\xe9\"\n.encoding = \"windows-1252\"\nb = \"\xfc\"\n",
+            &VmConfigLimits::default(),
+        )
+        .unwrap();
         assert_eq!(d.get("displayname"), Some("café"));
         assert_eq!(d.get("b"), Some("ü"));
         assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
         // No .encoding: UTF-8.
-        assert_eq!(parse_dict("n = \"Zürich\"".as_bytes()).unwrap().get("n"), Some("Zürich"));
+        assert_eq!(
+            parse_dict("n = \"Zürich\"".as_bytes(), &VmConfigLimits::default()).unwrap().get("n"),
+            Some("Zürich")
+        );
     }
 
     #[test]
@@ -544,6 +553,13 @@ ethernet06.present = "TRUE"
         assert!(matches!(err, VmConfigError::LimitExceeded { limit: "max_disks", value: 5000, .. }), "{err}");
     }
 
+    #[test]
+    fn entries_are_bounded() {
+        let text = "a=\n".repeat(3_000_000);
+        let e = parse(text.as_bytes(), &VmConfigLimits::default()).unwrap_err();
+        assert!(matches!(e, VmConfigError::LimitExceeded { limit: "max_vmx_entries", value: 200_001, .. }), "{e}");
+    }
+
     /// Writes a value the way VMware escapes it: `"`, `|`, `#` and non-printables as `|XX`.
     fn escape(value: &[u8]) -> String {
         let mut out = String::new();
@@ -583,7 +599,7 @@ ethernet06.present = "TRUE"
             for (k, v) in &entries {
                 text.push_str(&format!("{k} = \"{}\"\n", escape(v)));
             }
-            let dict = parse_dict(text.as_bytes()).unwrap();
+            let dict = parse_dict(text.as_bytes(), &VmConfigLimits::default()).unwrap();
             for (k, v) in &entries {
                 let key = k.to_ascii_lowercase();
                 if key == ".encoding" { continue; }

@@ -156,3 +156,60 @@ fn errors_display() {
     let e = parse(ConfigKind::Libvirt, b"<domain>", &VmConfigLimits::default()).unwrap_err();
     assert!(e.to_string().starts_with("XML at byte 8"), "{e}");
 }
+
+/// Inputs near `max_config_bytes` built to make each parser work hardest. Prints the time taken
+/// (the repository's tests print slow cases rather than assert on time).
+#[test]
+fn worst_cases_stay_bounded() {
+    let limits = VmConfigLimits::default();
+    // Full size in release builds; a quarter in debug builds, to keep the test suite quick.
+    let max = limits.max_config_bytes as usize / if cfg!(debug_assertions) { 4 } else { 1 };
+    let fill = |unit: &str, head: &str, tail: &str| -> Vec<u8> {
+        let n = (max - head.len() - tail.len()) / unit.len();
+        let mut s = String::with_capacity(max);
+        s.push_str(head);
+        for _ in 0..n {
+            s.push_str(unit);
+        }
+        s.push_str(tail);
+        s.into_bytes()
+    };
+    let cases: Vec<(&str, ConfigKind, Vec<u8>)> = vec![
+        ("vmx: one key repeated", ConfigKind::Vmx, fill("a = \"b\"\n", "", "")),
+        ("vmx: distinct disk keys", ConfigKind::Vmx, {
+            let mut s = String::new();
+            let mut i = 0u32;
+            while s.len() < max - 64 && i < 190_000 {
+                s.push_str(&format!("scsi{}:{}.present = \"TRUE\"\n", i / 64, i % 64));
+                i += 1;
+            }
+            s.into_bytes()
+        }),
+        ("vmx: escapes", ConfigKind::Vmx, fill("|22|7C|23", "k = \"", "\"\n")),
+        ("ovf: flat elements", ConfigKind::Ovf, fill("<a/>", "<Envelope xmlns='http://schemas.dmtf.org/ovf/envelope/1'>", "</Envelope>")),
+        ("ovf: one Item with many children", ConfigKind::Ovf, fill(
+            "<rasd:Connection>n</rasd:Connection>",
+            "<Envelope xmlns='http://schemas.dmtf.org/ovf/envelope/1' xmlns:rasd='urn:x/CIM_ResourceAllocationSettingData'><VirtualSystem><VirtualHardwareSection><Item><rasd:ResourceType>10</rasd:ResourceType>",
+            "</Item></VirtualHardwareSection></VirtualSystem></Envelope>",
+        )),
+        ("ovf: character references", ConfigKind::Ovf, fill("&#x41;&amp;", "<Envelope xmlns='http://schemas.dmtf.org/ovf/envelope/1'><VirtualSystem><Name>", "</Name></VirtualSystem></Envelope>")),
+        ("libvirt: interfaces with wide vlans", ConfigKind::Libvirt, fill(
+            "<interface type='bridge'><vlan><tag id='1'/><tag id='2'/></vlan><source bridge='b'/></interface>",
+            "<domain><devices>",
+            "</devices></domain>",
+        )),
+        ("libvirt: attributes", ConfigKind::Libvirt, fill(" a=''", "<domain><devices><disk", "/></devices></domain>")),
+        ("libvirt: comments", ConfigKind::Libvirt, fill("<!---->", "<domain>", "</domain>")),
+    ];
+    for (what, kind, bytes) in cases {
+        assert!(bytes.len() <= max, "{what}: {}", bytes.len());
+        let t = std::time::Instant::now();
+        let r = parse(kind, &bytes, &limits);
+        eprintln!(
+            "{what}: {} bytes, {:?} in {:?}",
+            bytes.len(),
+            r.as_ref().map(|vm| vm.nics.len()).map_err(|e| e.to_string()),
+            t.elapsed()
+        );
+    }
+}
