@@ -182,9 +182,10 @@ fn source_line(r: &Report) -> String {
         if let Some(d) = &vm.system_disk {
             out.push_str(&format!("disk        {} {}\n", d.device, d.file));
         }
+        let width = vm.nics.iter().take(64).map(|n| n.label.as_deref().map_or(1, str::len)).max().unwrap_or(0).min(24);
         for n in &vm.nics {
             out.push_str(&format!(
-                "vm nic      {:<10} {:<17} {}{}{}\n",
+                "vm nic      {:<width$} {:<17} {}{}{}\n",
                 n.label.as_deref().unwrap_or("?"),
                 n.mac.as_deref().unwrap_or("(no MAC)"),
                 n.network.as_deref().unwrap_or("(no network)"),

@@ -149,6 +149,9 @@ pub fn table(r: &Report) -> String {
         if let Some(d) = &a.description {
             let _ = writeln!(s, "  description  {d}");
         }
+        if let Some(n) = &a.network {
+            let _ = writeln!(s, "  network      {n}");
+        }
         if let Some(m) = &a.mac {
             let _ = writeln!(
                 s,

@@ -10,16 +10,21 @@
 //! - optionally a [`Table`]: production network (an IPv4 subnet or a label) → cloud network.
 //!
 //! The rules (docs/mapping.md has them with the JSON schema):
-//! - A production network is the IPv4 subnet of a NIC (address and prefix length from the report),
-//!   or the label the caller attached to the NIC. NICs of several VMs on the same subnet share it.
-//! - Without a table, when every VM is Windows and the number of distinct production networks
-//!   equals the number of cloud networks, they are mapped one to one: production networks in
-//!   ascending order (subnets by address then prefix length, then labels alphabetically) onto the
-//!   cloud networks in plan order. The result says it was automatic.
-//! - With a table every production network must be mapped, several may share a cloud network, and
-//!   an entry naming an unknown cloud network is an error.
-//! - Errors name the VMs involved: different gateways on one subnet, overlapping subnets, a NIC
-//!   whose subnets map to different cloud networks.
+//! - A production network is the name of a NIC's network when its VM's configuration file (or the
+//!   caller) gives one, else the IPv4 subnet of each of its addresses. A named network's subnet is
+//!   the one its guests' NICs agree on, and a NIC without a name in that subnet joins it.
+//! - Without a table, when every VM's settings were read by regnet and the number of distinct
+//!   production networks equals the number of cloud networks, they are mapped one to one:
+//!   production networks ascending by subnet (a named network by its subnet), then named networks
+//!   without a subnet by name, onto the cloud networks in plan order. The result says it was
+//!   automatic.
+//! - With a table every production network must be mapped (by name or subnet), several may share a
+//!   cloud network, and an entry naming an unknown cloud network is an error.
+//! - Adapters a report marks absent (NICs the VM no longer has) are left out, with a warning,
+//!   unless [`MapOptions::include_absent`].
+//! - Errors name the VMs involved: different gateways on one network, guests on one named network
+//!   in different subnets, one subnet under two names, overlapping subnets, a NIC whose subnets map
+//!   to different cloud networks.
 //!
 //! ```
 //! use regnet_map::{map, Plan, VmInput};

@@ -420,7 +420,17 @@ pub fn map_with(vms: &[VmInput], plan: &Plan, table: Option<&Table>, opts: &MapO
                     cloud_names: plan_names.clone(),
                 });
             }
-            for (k, c) in keys.iter().zip(&plan.networks) {
+            // Named networks take the place of their subnet, so that knowing the names (from VM
+            // configuration files) never moves a NIC to another cloud network.
+            let mut ordered: Vec<&ProdKey> = keys.iter().collect();
+            ordered.sort_by_key(|k| match k {
+                ProdKey::Subnet(n, p) => (0, Some((*n, *p)), None),
+                ProdKey::Label(l) => match label_subnet.get(l) {
+                    Some(sub) => (0, Some(*sub), Some(l)),
+                    None => (1, None, Some(l)),
+                },
+            });
+            for (k, c) in ordered.into_iter().zip(&plan.networks) {
                 assign.insert(k.clone(), c.name.clone());
             }
         }

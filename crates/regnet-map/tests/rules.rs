@@ -352,15 +352,37 @@ fn named_networks_take_their_guests_subnet_and_gateway() {
     ];
     let m = map(&vms, &plan(&["cn-a", "cn-b"]), None).unwrap();
     assert!(m.automatic);
-    // Names sort alphabetically: Backup-VLAN20 before Prod-VLAN10.
+    // Named networks take their subnet's place in the order: Prod-VLAN10 (10.41.7.0/24) first,
+    // as the same VMs read without names would be.
     assert_eq!(
         named(&m),
         [
-            (s("Backup-VLAN20"), Some(s("192.168.50.0/24")), Some(s("192.168.50.1")), Some(24)),
             (s("Prod-VLAN10"), Some(s("10.41.7.0/24")), Some(s("10.41.7.1")), Some(24)),
+            (s("Backup-VLAN20"), Some(s("192.168.50.0/24")), Some(s("192.168.50.1")), Some(24)),
         ]
     );
-    assert_eq!(m.cloud_networks[1].production_networks[0].vms, ["APP", "WEB"]);
+    assert_eq!(m.cloud_networks[0].production_networks[0].vms, ["APP", "WEB"]);
+    // The same VMs without names: the same cloud network for every NIC.
+    let unnamed = [
+        windows(
+            "APP",
+            &[
+                N("{A1}", "Ethernet0", &["10.41.7.20/24", "10.41.7.21/24"], &["10.41.7.1"], false, None),
+                N("{A2}", "Backup", &["192.168.50.23/24"], &["192.168.50.1"], true, None),
+            ],
+        ),
+        windows("WEB", &[N("{B1}", "Ethernet0", &["10.41.7.30/24"], &["10.41.7.1"], false, None)]),
+    ];
+    let plain = map(&unnamed, &plan(&["cn-a", "cn-b"]), None).unwrap();
+    let clouds_of = |m: &Mapping| m.vms.iter().flat_map(|v| v.nics.iter().map(|n| n.cloud_network.clone())).collect::<Vec<_>>();
+    assert_eq!(clouds_of(&plain), clouds_of(&m));
+    // A named network none of whose NICs has an address comes after every subnet, by name.
+    let vms = [
+        windows("APP", &[N("{A1}", "Ethernet0", &["10.41.7.20/24"], &[], false, None)]),
+        windows("NEW", &[N("{C1}", "Ethernet0", &[], &[], true, Some("Another"))]),
+    ];
+    let m = map(&vms, &plan(&["cn-a", "cn-b"]), None).unwrap();
+    assert_eq!(named(&m), [(s("10.41.7.0/24"), Some(s("10.41.7.0/24")), None, Some(24)), (s("Another"), None, None, None)]);
 }
 
 #[test]

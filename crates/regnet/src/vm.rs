@@ -103,7 +103,10 @@ pub(crate) fn extract_vm(
     // Every disk (or the one asked for) is opened and searched; exactly one may hold the guest.
     let wanted = opts.disk.as_deref().map(str::trim);
     let mut found: Vec<(usize, OpenedDisk, Partition)> = Vec::new();
+    // Why each other disk was not used; `failed` marks those that could not be read at all (a
+    // data disk without Windows is normal, a disk that cannot be opened is worth a warning).
     let mut notes: Vec<String> = Vec::new();
+    let mut failed: Vec<bool> = Vec::new();
     for (i, d) in config.disks.iter().enumerate() {
         if let Some(w) = wanted {
             if w != d.device && w.parse::<usize>().ok() != Some(i + 1) {
@@ -114,7 +117,10 @@ pub(crate) fn extract_vm(
         let opened = open_disk(path, &d.location, &resolver, folder, &counters, opts);
         match opened.and_then(|mut disk| disk.system_partition(opts).map(|p| (disk, p))) {
             Ok((disk, p)) => found.push((i, disk, p)),
-            Err(e) => notes.push(format!("{label}: {e}")),
+            Err(e) => {
+                failed.push(!matches!(e, Error::NoWindows(_)));
+                notes.push(format!("{label}: {e}"));
+            }
         }
     }
     if let Some(w) = wanted {
@@ -147,8 +153,8 @@ pub(crate) fn extract_vm(
     for w in disk.disk.warnings() {
         report.warnings.push(warning("disk_chain", w));
     }
-    // Disks that could not be opened are worth saying even when the guest was found elsewhere.
-    for n in notes {
+    // Disks that could not be read are worth saying even when the guest was found elsewhere.
+    for (n, _) in notes.into_iter().zip(failed).filter(|(_, f)| *f) {
         report.warnings.push(warning("vm_disk_not_read", n));
     }
     for w in &config.warnings {
