@@ -7,7 +7,8 @@ use regnet::ExtractOptions;
 pub const NAMES: &str = "hive: max_hive_size, max_log_size, max_value_size, max_cells_visited, max_data_read, \
 max_key_depth, max_ri_depth; image: max_table_bytes, max_header_bytes, max_unit_bytes, max_inflated_bytes, \
 max_partitions, max_chain_depth, max_ntfs_records, max_file_bytes, max_bytes_read; VM configuration: \
-max_config_bytes, max_nics, max_disks, max_xml_depth, max_archive_members";
+max_config_bytes, max_nics, max_disks, max_xml_depth, max_xml_nodes, max_xml_attributes, max_xml_namespaces, \
+max_vmx_entries, max_archive_members";
 
 /// `123`, `64K`, `16M`, `2G` (binary multiples).
 fn parse_size(v: &str) -> Option<u64> {
@@ -51,6 +52,10 @@ pub fn apply(settings: &[String], opts: &mut ExtractOptions) -> Result<(), CliEr
             "max_nics" => vm.max_nics = count(n)?,
             "max_disks" => vm.max_disks = count(n)?,
             "max_xml_depth" => vm.max_xml_depth = count(n)?,
+            "max_xml_nodes" => vm.max_xml_nodes = count(n)?,
+            "max_xml_attributes" => vm.max_xml_attributes = count(n)?,
+            "max_xml_namespaces" => vm.max_xml_namespaces = count(n)?,
+            "max_vmx_entries" => vm.max_vmx_entries = count(n)?,
             "max_archive_members" => vm.max_archive_members = count(n)?,
             other => return Err(CliError(format!("--limit: unknown limit {other:?}; known: {NAMES}"))),
         }
@@ -69,7 +74,10 @@ mod tests {
         assert_eq!(parse_size("x"), None);
         let mut o = ExtractOptions::default();
         apply(&["max_hive_size=16M".into(), "max_partitions=8".into(), "max_nics=16".into()], &mut o).unwrap();
-        assert_eq!((o.hive.limits.max_hive_size, o.image_limits.max_partitions, o.vm_limits.max_nics), (16 << 20, 8, 16));
+        assert_eq!(
+            (o.hive.limits.max_hive_size, o.image_limits.max_partitions, o.vm_limits.max_nics),
+            (16 << 20, 8, 16)
+        );
         assert!(apply(&["nope=1".into()], &mut o).is_err());
         assert!(apply(&["max_key_depth=99999999999".into()], &mut o).is_err());
     }

@@ -116,8 +116,7 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     let vms = args.inputs.iter().map(|p| load_vm(p, &opts)).collect::<Result<Vec<_>, _>>()?;
     let mut map_opts = regnet_map::MapOptions::default();
     map_opts.include_absent = args.include_absent;
-    let mapping =
-        regnet_map::map_with(&vms, &plan, table.as_ref(), &map_opts).map_err(|e| CliError(e.to_string()))?;
+    let mapping = regnet_map::map_with(&vms, &plan, table.as_ref(), &map_opts).map_err(|e| CliError(e.to_string()))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let res = match args.format {
         Format::Json => {
