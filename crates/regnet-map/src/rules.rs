@@ -290,11 +290,8 @@ pub fn map_with(vms: &[VmInput], plan: &Plan, table: Option<&Table>, opts: &MapO
     for (label, sub) in &label_subnet {
         if let Some(other) = subnet_label.insert(*sub, label) {
             let users = |l: &String| {
-                let set: BTreeSet<&String> = nics
-                    .iter()
-                    .filter(|n| n.label.as_ref() == Some(l))
-                    .filter_map(|n| names.get(n.vm))
-                    .collect();
+                let set: BTreeSet<&String> =
+                    nics.iter().filter(|n| n.label.as_ref() == Some(l)).filter_map(|n| names.get(n.vm)).collect();
                 set.into_iter().cloned().collect::<Vec<_>>()
             };
             return Err(MapError::SubnetNamedTwice {

@@ -331,9 +331,9 @@ fn named(m: &Mapping) -> Vec<(String, Option<String>, Option<String>, Option<u8>
     m.cloud_networks
         .iter()
         .flat_map(|c| {
-            c.production_networks.iter().map(|p| {
-                (p.network.clone(), p.subnet.clone(), p.gateway.map(|g| g.to_string()), p.prefix_len)
-            })
+            c.production_networks
+                .iter()
+                .map(|p| (p.network.clone(), p.subnet.clone(), p.gateway.map(|g| g.to_string()), p.prefix_len))
         })
         .collect()
 }
@@ -374,7 +374,8 @@ fn named_networks_take_their_guests_subnet_and_gateway() {
         windows("WEB", &[N("{B1}", "Ethernet0", &["10.41.7.30/24"], &["10.41.7.1"], false, None)]),
     ];
     let plain = map(&unnamed, &plan(&["cn-a", "cn-b"]), None).unwrap();
-    let clouds_of = |m: &Mapping| m.vms.iter().flat_map(|v| v.nics.iter().map(|n| n.cloud_network.clone())).collect::<Vec<_>>();
+    let clouds_of =
+        |m: &Mapping| m.vms.iter().flat_map(|v| v.nics.iter().map(|n| n.cloud_network.clone())).collect::<Vec<_>>();
     assert_eq!(clouds_of(&plain), clouds_of(&m));
     // A named network none of whose NICs has an address comes after every subnet, by name.
     let vms = [
@@ -382,7 +383,10 @@ fn named_networks_take_their_guests_subnet_and_gateway() {
         windows("NEW", &[N("{C1}", "Ethernet0", &[], &[], true, Some("Another"))]),
     ];
     let m = map(&vms, &plan(&["cn-a", "cn-b"]), None).unwrap();
-    assert_eq!(named(&m), [(s("10.41.7.0/24"), Some(s("10.41.7.0/24")), None, Some(24)), (s("Another"), None, None, None)]);
+    assert_eq!(
+        named(&m),
+        [(s("10.41.7.0/24"), Some(s("10.41.7.0/24")), None, Some(24)), (s("Another"), None, None, None)]
+    );
 }
 
 #[test]
@@ -432,7 +436,12 @@ fn one_subnet_under_two_names_is_an_error() {
     let e = map(&vms, &plan(&["cn-a", "cn-b"]), None).unwrap_err();
     assert!(matches!(e, MapError::SubnetNamedTwice { .. }), "{e}");
     let t = e.to_string();
-    assert!(t.contains("\"Prod\" (used by APP)") && t.contains("\"VM Network\" (used by WEB)") && t.contains("10.41.7.0/24"), "{t}");
+    assert!(
+        t.contains("\"Prod\" (used by APP)")
+            && t.contains("\"VM Network\" (used by WEB)")
+            && t.contains("10.41.7.0/24"),
+        "{t}"
+    );
 }
 
 #[test]

@@ -266,7 +266,8 @@ fn report_from_volume(
                 Err(e) => return Err(e.into()),
             };
             let data = vol.open_data(id)?;
-            let needed = regnet_hive::log_bytes_needed(data.len(), |off, buf: &mut [u8]| read_exact(&mut vol, &data, off, buf))?;
+            let needed =
+                regnet_hive::log_bytes_needed(data.len(), |off, buf: &mut [u8]| read_exact(&mut vol, &data, off, buf))?;
             // At most the file's size, which open_data checked against max_file_bytes; allocated
             // fallibly, as the volume's own reads are.
             let max = opts.image_limits.max_file_bytes;

@@ -39,10 +39,10 @@ mod vm;
 pub use error::{Error, Result};
 pub use extract::report_from_hive;
 pub use image::{extract, extract_from_reader, ExtractOptions, SYSTEM_HIVE};
-pub use vm::vm_info;
 pub use regnet_hive::{self as hive, Limits};
 pub use regnet_image::{self as disk_image, ContainerFormat, ImageLimits};
 pub use report::*;
+pub use vm::vm_info;
 
 use regnet_hive::{Hive, LogFile, OpenOptions};
 use std::path::{Path, PathBuf};

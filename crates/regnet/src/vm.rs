@@ -138,7 +138,10 @@ pub(crate) fn extract_vm(
         let detail = found
             .iter()
             .filter_map(|(i, _, p)| {
-                config.disks.get(*i).map(|d| format!("{} ({}, partition {})", d.device, location_name(&d.location), p.number))
+                config
+                    .disks
+                    .get(*i)
+                    .map(|d| format!("{} ({}, partition {})", d.device, location_name(&d.location), p.number))
             })
             .collect::<Vec<_>>()
             .join("; ");
@@ -189,7 +192,8 @@ fn open_disk(
             OpenedDisk::open(src, &disk_resolver, opts)
         }
         DiskLocation::ArchiveMember { name, offset, len } => {
-            let file = std::fs::File::open(config_path).map_err(|e| Error::Io { path: config_path.to_owned(), source: e })?;
+            let file =
+                std::fs::File::open(config_path).map_err(|e| Error::Io { path: config_path.to_owned(), source: e })?;
             let window = Window::new(file, *offset, *len);
             let shown = format!("{}/{name}", config_path.display());
             let src = FileSource::new(shown, Box::new(window), counters.clone(), &opts.image_limits)?;
@@ -265,7 +269,9 @@ fn join_adapters(report: &mut Report, info: &mut VmInfo) {
                     format!("two NICs of the VM have MAC {mac}; adapters join the first of them"),
                 ));
                 // Keep the first.
-                if let Some(first) = info.nics.iter().position(|n| n.mac.as_deref().and_then(canonical_mac).as_deref() == Some(&mac)) {
+                if let Some(first) =
+                    info.nics.iter().position(|n| n.mac.as_deref().and_then(canonical_mac).as_deref() == Some(&mac))
+                {
                     by_mac.insert(mac, first);
                 }
             }

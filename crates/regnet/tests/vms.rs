@@ -10,7 +10,10 @@ fn vms() -> Option<PathBuf> {
     if d.join("esxi/app-srv-07.vmx").is_file() {
         Some(d)
     } else {
-        eprintln!("skipped: {} is absent; run testdata/build.sh (needs qemu-img, ntfs-3g, wimtools, hivex)", d.display());
+        eprintln!(
+            "skipped: {} is absent; run testdata/build.sh (needs qemu-img, ntfs-3g, wimtools, hivex)",
+            d.display()
+        );
         None
     }
 }
