@@ -4,6 +4,13 @@ use thiserror::Error;
 
 /// What can go wrong reading a VM configuration. Positions are 1-based line numbers for `.vmx`
 /// text and byte offsets for XML and for the OVA archive, as each variant says.
+///
+/// ```
+/// use regnet_vmconfig::{parse, ConfigKind, VmConfigError, VmConfigLimits};
+/// let err = parse(ConfigKind::Vmx, b"displayName = \"x\"\nno equals sign\n", &VmConfigLimits::default()).unwrap_err();
+/// assert!(matches!(err, VmConfigError::VmxSyntax { line: 2, .. }));
+/// assert_eq!(err.to_string(), r#"vmx line 2: "no equals sign": expected key = "value""#);
+/// ```
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum VmConfigError {

@@ -43,6 +43,11 @@ pub use ova::parse_ova;
 use serde::{Deserialize, Serialize};
 
 /// The kind of configuration file.
+///
+/// ```
+/// use regnet_vmconfig::ConfigKind;
+/// assert_eq!(serde_json::to_string(&ConfigKind::Libvirt).unwrap(), r#""libvirt""#);
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -92,6 +97,12 @@ pub struct VmConfig {
 }
 
 /// One disk of a VM.
+///
+/// ```
+/// use regnet_vmconfig::{DiskLocation, VmDisk};
+/// let disk = VmDisk::new("scsi0:0", DiskLocation::File("web01.vmdk".into()));
+/// assert_eq!(serde_json::to_string(&disk).unwrap(), r#"{"device":"scsi0:0","location":{"file":"web01.vmdk"}}"#);
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmDisk {
@@ -102,6 +113,15 @@ pub struct VmDisk {
 }
 
 /// Where a disk's bytes are.
+///
+/// ```
+/// use regnet_vmconfig::DiskLocation;
+/// let member = DiskLocation::ArchiveMember { name: "web01-disk1.vmdk".into(), offset: 9216, len: 1536 };
+/// assert_eq!(
+///     serde_json::to_string(&member).unwrap(),
+///     r#"{"archive_member":{"name":"web01-disk1.vmdk","offset":9216,"len":1536}}"#
+/// );
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -121,6 +141,14 @@ pub enum DiskLocation {
 }
 
 /// One NIC of a VM.
+///
+/// ```
+/// use regnet_vmconfig::VmNic;
+/// let mut nic = VmNic::new("ethernet0");
+/// nic.mac = regnet_vmconfig::canonical_mac("00:50:56:9a:3c:1f");
+/// nic.network = Some("Prod-VLAN10".into());
+/// assert_eq!(nic.mac.as_deref(), Some("00:50:56:9A:3C:1F"));
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmNic {
@@ -137,8 +165,30 @@ pub struct VmNic {
     pub device: Option<String>,
 }
 
+impl VmDisk {
+    /// A disk (for callers building a configuration by hand, such as tests).
+    pub fn new(device: impl Into<String>, location: DiskLocation) -> Self {
+        VmDisk { device: device.into(), location }
+    }
+}
+
+impl VmNic {
+    /// A NIC with only its label; the other fields are `None`.
+    pub fn new(label: impl Into<String>) -> Self {
+        VmNic { label: label.into(), mac: None, network: None, vlan: None, device: None }
+    }
+}
+
 impl VmConfig {
-    fn new(kind: ConfigKind, hypervisor: impl Into<String>) -> Self {
+    /// An empty configuration (for callers building one by hand, such as tests).
+    ///
+    /// ```
+    /// use regnet_vmconfig::{ConfigKind, VmConfig, VmNic};
+    /// let mut vm = VmConfig::new(ConfigKind::Vmx, "vmware");
+    /// vm.nics.push(VmNic::new("ethernet0"));
+    /// assert!(vm.disks.is_empty() && vm.warnings.is_empty());
+    /// ```
+    pub fn new(kind: ConfigKind, hypervisor: impl Into<String>) -> Self {
         VmConfig {
             kind,
             hypervisor: hypervisor.into(),

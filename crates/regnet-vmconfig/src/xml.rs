@@ -44,7 +44,7 @@ pub(crate) struct Attr {
 }
 
 /// One element. Elements are stored in document (pre-)order; `end` is one past the last
-/// descendant, so the subtree of `i` is `i + 1..end`.
+/// descendant, so the subtree of `i` is `i + 1..end` and its next sibling (if any) is at `end`.
 #[derive(Debug)]
 pub(crate) struct Element {
     ns: u32,
@@ -52,7 +52,6 @@ pub(crate) struct Element {
     attrs: Vec<Attr>,
     text: String,
     end: usize,
-    depth: usize,
 }
 
 /// A parsed document.
@@ -102,11 +101,11 @@ impl Doc {
 
     /// The direct children of `i`, in order.
     pub(crate) fn children(&self, i: usize) -> Children<'_> {
-        let (next, end, depth) = match self.elements.get(i) {
-            Some(e) => (i + 1, e.end, e.depth + 1),
-            None => (0, 0, 0),
+        let (next, end) = match self.elements.get(i) {
+            Some(e) => (i + 1, e.end),
+            None => (0, 0),
         };
-        Children { doc: self, next, end, depth }
+        Children { doc: self, next, end }
     }
 
     /// All descendants of `i` (not `i` itself), in document order.
@@ -154,22 +153,19 @@ pub(crate) struct Children<'a> {
     doc: &'a Doc,
     next: usize,
     end: usize,
-    depth: usize,
 }
 
 impl Iterator for Children<'_> {
     type Item = usize;
     fn next(&mut self) -> Option<usize> {
-        while self.next < self.end {
-            let i = self.next;
-            let e = self.doc.elements.get(i)?;
-            // Skip over the child's own subtree to the next sibling.
-            self.next = e.end.max(i + 1);
-            if e.depth == self.depth {
-                return Some(i);
-            }
+        if self.next >= self.end {
+            return None;
         }
-        None
+        let i = self.next;
+        // Skip over the child's own subtree to its next sibling: every element visited is a
+        // direct child.
+        self.next = self.doc.elements.get(i).map_or(self.end, |e| e.end.max(i + 1));
+        Some(i)
     }
 }
 
@@ -396,7 +392,7 @@ fn push_element(
         attrs.push(Attr { ns: ans, local: utf8(alocal.as_ref())?, value });
     }
     let idx = doc.elements.len();
-    doc.elements.push(Element { ns, local, attrs, text: String::new(), end: idx + 1, depth: stack.len() });
+    doc.elements.push(Element { ns, local, attrs, text: String::new(), end: idx + 1 });
     stack.push(idx);
     Ok(())
 }
