@@ -123,8 +123,8 @@ fn base_cowd_sesparse_chain_reads_like_qemu_at_every_layer() {
     write(&mut l4, 39 * MIB, &pattern(400, 4096));
     let images = [&base, &l1, &l2, &l3, &l4];
 
-    let mut opts = ChainOptions::default();
-    opts.cowd = CowdOptions { grain_sectors: 1, ..CowdOptions::default() };
+    let opts =
+        ChainOptions { cowd: CowdOptions { grain_sectors: 1, ..CowdOptions::default() }, ..ChainOptions::default() };
     let files = write_chain(
         &dir,
         "vm",
@@ -198,12 +198,15 @@ fn base_cowd_sesparse_chain_reads_like_qemu_at_every_layer() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// One layer: SEsparse (or COWD), writer knobs, edits (offset, length, fill byte or zeros).
+type Layer = (bool, u8, Vec<(usize, usize, Option<u8>)>);
+
 /// A random base and random edits (data and zeros), as layers of random kinds and writer options.
 #[derive(Debug, Clone)]
 struct Case {
     sectors: usize,
     base_blocks: Vec<(usize, usize, u8)>,
-    layers: Vec<(bool, u8, Vec<(usize, usize, Option<u8>)>)>,
+    layers: Vec<Layer>,
 }
 
 fn case() -> impl Strategy<Value = Case> {

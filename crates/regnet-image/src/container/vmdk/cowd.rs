@@ -257,7 +257,7 @@ impl Cowd {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::source::Counters;
     use std::sync::Arc;

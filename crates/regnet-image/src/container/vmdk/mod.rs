@@ -242,14 +242,17 @@ fn read_piece(layers: &mut [Layer], budget: &mut InflateBudget, off: u64, out: &
         match map {
             Map::Unallocated => continue,
             Map::Zero => piece.fill(0),
-            Map::Data { extent, at } => match layer.extents.get_mut(extent).map(|e| &mut e.kind) {
-                Some(ExtentKind::Flat { src, .. }) => src.read_exact_at(at, piece, "VMDK flat extent data")?,
-                Some(kind) => match kind.file() {
-                    Some(src) => src.read_exact_at(at, piece, "VMDK grain")?,
-                    None => return Err(corrupt("VMDK extent", off, "data mapped to an extent without a file")),
-                },
-                None => return Err(corrupt("VMDK extent", off, "data mapped to an extent that does not exist")),
-            },
+            Map::Data { extent, at } => {
+                let kind = layer.extents.get_mut(extent).map(|e| &mut e.kind);
+                let what = match kind {
+                    Some(ExtentKind::Flat { .. }) => "VMDK flat extent data",
+                    _ => "VMDK grain",
+                };
+                let src = kind
+                    .and_then(ExtentKind::file)
+                    .ok_or_else(|| corrupt("VMDK extent", off, "data mapped to an extent without a file"))?;
+                src.read_exact_at(at, piece, what)?
+            }
             Map::Compressed { extent, sector, grain, intra } => {
                 layer.read_compressed(extent, sector, grain, intra, piece, budget)?
             }
@@ -579,4 +582,89 @@ fn decode_le64(raw: &[u8], max: u64) -> Result<Vec<u64>> {
     })?;
     v.extend(raw.chunks_exact(8).map(|c| le_u64(c, 0)));
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{Counters, NoResolver};
+    use std::sync::Arc;
+
+    fn mem(name: &str, bytes: Vec<u8>) -> FileSource {
+        FileSource::new(
+            name,
+            Box::new(std::io::Cursor::new(bytes)),
+            Arc::new(Counters::default()),
+            &ImageLimits::default(),
+        )
+        .unwrap()
+    }
+
+    /// Files served from memory by name.
+    struct Mem(Vec<(&'static str, Vec<u8>)>);
+
+    impl Resolver for Mem {
+        fn open(&self, name: &str, what: &'static str) -> Result<FileSource> {
+            match self.0.iter().find(|(n, _)| *n == name) {
+                Some((n, b)) => Ok(mem(n, b.clone())),
+                None => Err(ImageError::ExternalReference { what, name: name.into(), reason: "absent".into() }),
+            }
+        }
+    }
+
+    fn open(text: &str, files: Vec<(&'static str, Vec<u8>)>) -> Result<VmdkDisk> {
+        VmdkDisk::open(mem("top.vmdk", text.as_bytes().to_vec()), &Mem(files), &ImageLimits::default())
+    }
+
+    #[test]
+    fn a_parent_smaller_than_its_child_reads_as_zeros_past_its_end() {
+        // The child: a 16-sector COWD delta holding sector 1; the parent: 8 sectors of 0x77.
+        let delta = cowd::tests::build(16, 1, &[(1, 0x11)]).bytes;
+        let top = "# Disk DescriptorFile\nCID=2\nparentCID=1\ncreateType=\"vmfsSparse\"\n\
+                   parentFileNameHint=\"p.vmdk\"\nRW 16 VMFSSPARSE \"d.vmdk\"\n";
+        let parent =
+            "# Disk DescriptorFile\nCID=1\nparentCID=ffffffff\ncreateType=\"vmfs\"\nRW 8 VMFS \"p-flat.vmdk\"\n";
+        let mut disk = open(
+            top,
+            vec![("d.vmdk", delta), ("p.vmdk", parent.as_bytes().to_vec()), ("p-flat.vmdk", vec![0x77; 4096])],
+        )
+        .unwrap();
+        assert_eq!((disk.size(), disk.chain_len()), (8192, 2));
+        assert!(format!("{disk:?}").contains("layers: 2"));
+        assert!(disk.warnings().is_empty());
+        let mut b = vec![0u8; 8192];
+        disk.read_at(0, &mut b).unwrap();
+        assert!(b[..512].iter().all(|&x| x == 0x77));
+        assert!(b[512..1024].iter().all(|&x| x == 0x11));
+        assert!(b[1024..4096].iter().all(|&x| x == 0x77));
+        assert!(b[4096..].iter().all(|&x| x == 0));
+    }
+
+    #[test]
+    fn descriptor_refusals() {
+        // An extent type this reader does not read, before any file is opened.
+        let r = open("# Disk DescriptorFile\nRW 8 VMFSRAW \"x\"\n", vec![]);
+        assert!(matches!(r, Err(ImageError::Unsupported(_))), "{r:?}");
+        // Starts like a descriptor, but is not one.
+        let r = open("# Di\n", vec![]);
+        assert!(matches!(r, Err(ImageError::BadSignature { what: "VMDK descriptor", .. })), "{r:?}");
+        let r = VmdkDisk::open(mem("x", b"# D".to_vec()), &NoResolver, &ImageLimits::default());
+        assert!(matches!(r, Err(ImageError::BadSignature { what: "VMDK header", .. })), "{r:?}");
+        // A SESPARSE extent whose capacity disagrees with its line.
+        let se = sesparse::tests::build(64, &[]);
+        let r = open("# Disk DescriptorFile\nRW 8 SESPARSE \"s\"\n", vec![("s", se)]);
+        assert!(matches!(r, Err(ImageError::Corrupt { what: "VMDK extent line", .. })), "{r:?}");
+    }
+
+    #[test]
+    fn run_length_and_overlaps() {
+        let d = |at| Map::Data { extent: 0, at };
+        // Contiguous data continues; a gap, or another kind, ends the run; the limit caps it.
+        let next = |k: u64| Ok(if k < 3 { d(100 + k * 10) } else { Map::Zero });
+        assert_eq!(run_length(d(100), 10, 1000, 10, 10, next).unwrap(), 30);
+        assert_eq!(run_length(d(100), 10, 25, 10, 10, next).unwrap(), 25);
+        assert_eq!(run_length(Map::Zero, 10, 1000, 10, 2, |_| Ok(Map::Zero)).unwrap(), 30);
+        assert!(run_length(Map::Zero, 10, 1000, 10, 2, |_| Err(ImageError::Unsupported("x".into()))).is_err());
+        assert!(overlaps((0, 10), (9, 12)) && !overlaps((0, 10), (10, 12)) && !overlaps((5, 5), (0, 10)));
+    }
 }

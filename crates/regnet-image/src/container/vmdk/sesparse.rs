@@ -314,7 +314,7 @@ impl SeSparse {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::source::Counters;
     use std::sync::Arc;
