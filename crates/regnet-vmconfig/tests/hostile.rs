@@ -213,3 +213,40 @@ fn worst_cases_stay_bounded() {
         );
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Mutated and truncated copies of the sample OVA: a result whose members lie inside the file,
+    /// or a typed error; never a panic.
+    #[test]
+    fn mutated_ova(edits in proptest::collection::vec((0usize..20480, proptest::prelude::any::<u8>()), 0..8), cut in 0usize..20481) {
+        let mut bytes = sample("web01.ova");
+        for (at, b) in edits {
+            if let Some(x) = bytes.get_mut(at) { *x = b; }
+        }
+        bytes.truncate(cut.max(1));
+        let _ = detect(&bytes);
+        if let Ok(vm) = parse_ova(&mut std::io::Cursor::new(&bytes), &VmConfigLimits::default()) {
+            for d in &vm.disks {
+                if let DiskLocation::ArchiveMember { offset, len, .. } = &d.location {
+                    proptest::prop_assert!(offset + len <= bytes.len() as u64);
+                }
+            }
+        }
+    }
+
+    /// Mutated copies of the sample OVF and domain XML: never a panic.
+    #[test]
+    fn mutated_xml(edits in proptest::collection::vec((0usize..9000, proptest::prelude::any::<u8>()), 0..8), cut in 0usize..9000) {
+        for (kind, file) in [(ConfigKind::Ovf, "web01.ovf"), (ConfigKind::Libvirt, "domain.xml")] {
+            let mut bytes = sample(file);
+            for &(at, b) in &edits {
+                if let Some(x) = bytes.get_mut(at) { *x = b; }
+            }
+            bytes.truncate(cut);
+            let _ = detect(&bytes);
+            let _ = parse(kind, &bytes, &VmConfigLimits::default());
+        }
+    }
+}
