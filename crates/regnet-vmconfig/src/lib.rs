@@ -265,6 +265,32 @@ pub fn parse(kind: ConfigKind, bytes: &[u8], limits: &VmConfigLimits) -> Result<
     }
 }
 
+/// Detects the kind of a configuration held in memory and reads it: [`detect`], then [`parse`]
+/// (or [`parse_ova`] over the bytes for an OVA). Anything [`detect`] does not recognise is
+/// [`VmConfigError::WrongDocument`].
+///
+/// ```
+/// # use regnet_vmconfig::*;
+/// let vm = parse_detected(b"<domain type='kvm'><name>db01</name></domain>", &VmConfigLimits::default())?;
+/// assert_eq!((vm.kind, vm.name.as_deref()), (ConfigKind::Libvirt, Some("db01")));
+/// assert!(matches!(
+///     parse_detected(b"MZ\x90\0", &VmConfigLimits::default()),
+///     Err(VmConfigError::WrongDocument { .. })
+/// ));
+/// # Ok::<(), VmConfigError>(())
+/// ```
+pub fn parse_detected(bytes: &[u8], limits: &VmConfigLimits) -> Result<VmConfig> {
+    match detect(bytes) {
+        Some(ConfigKind::Ova) => parse_ova(&mut std::io::Cursor::new(bytes), limits),
+        Some(kind) => parse(kind, bytes, limits),
+        None => Err(VmConfigError::WrongDocument {
+            what: "configuration file",
+            expected: "a .vmx, OVF, OVA or libvirt domain XML",
+            found: clip(&String::from_utf8_lossy(bytes.get(..32).unwrap_or(bytes)), 32),
+        }),
+    }
+}
+
 /// A MAC address in the canonical form `00:50:56:9A:3C:1F`, from `00:50:56:9a:3c:1f`,
 /// `00-50-56-9A-3C-1F`, `0050.569a.3c1f` or `0050569a3c1f`; `None` for anything else.
 ///

@@ -116,3 +116,18 @@ fn detection_ignores_names_and_rejects_others() {
     long.extend_from_slice(b"<domain/>");
     assert_eq!(detect(&long), None);
 }
+
+#[test]
+fn parse_detected_reads_every_sample() {
+    for (file, kind) in [
+        ("web01.vmx", ConfigKind::Vmx),
+        ("web01.ovf", ConfigKind::Ovf),
+        ("web01.ova", ConfigKind::Ova),
+        ("domain.xml", ConfigKind::Libvirt),
+    ] {
+        let vm = regnet_vmconfig::parse_detected(&sample(file), &VmConfigLimits::default()).unwrap();
+        assert_eq!(vm.kind, kind, "{file}");
+        assert_eq!(vm.name.as_deref(), Some("web01"), "{file}");
+        assert_eq!(macs(&vm), [Some("00:50:56:9A:3C:1F"), Some("00:50:56:9A:3C:20")], "{file}");
+    }
+}
