@@ -253,7 +253,15 @@ pub fn parse_ova<R: Read + Seek>(reader: &mut R, limits: &VmConfigLimits) -> Res
         }
     };
     VmConfigLimits::check("max_config_bytes", ovf_member.len, limits.max_config_bytes)?;
-    let mut bytes = vec![0u8; ovf_member.len as usize];
+    let len = usize::try_from(ovf_member.len).unwrap_or(usize::MAX);
+    let mut bytes = Vec::new();
+    // Fallible: a caller may raise max_config_bytes past what memory holds.
+    bytes.try_reserve_exact(len).map_err(|_| VmConfigError::LimitExceeded {
+        limit: "max_config_bytes",
+        value: ovf_member.len,
+        max: limits.max_config_bytes,
+    })?;
+    bytes.resize(len, 0);
     read_at(reader, ovf_member.offset, &mut bytes, "the OVA's .ovf member")?;
     let mut vm = ovf::parse(&bytes, limits)?;
     vm.kind = ConfigKind::Ova;
