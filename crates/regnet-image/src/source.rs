@@ -187,9 +187,9 @@ impl DirResolver {
                 name,
                 what,
                 format!(
-                    "{} is outside the image's folder {}; allow its folder explicitly to follow it",
+                    "{} is outside {}, the folder of the file that names it; allow its folder explicitly (--allow-dir) to follow it",
                     real.display(),
-                    self.base.display()
+                    self.base.canonicalize().unwrap_or_else(|_| self.base.clone()).display()
                 ),
             ));
         }

@@ -35,8 +35,8 @@ pub enum Error {
     /// The only candidate volumes are BitLocker-encrypted.
     #[error("no readable Windows volume: {0}")]
     Encrypted(String),
-    /// A VM configuration file could not be read.
-    #[error("{path}: {source}")]
+    /// A VM configuration file could not be read (`path` names it; the message does not repeat it).
+    #[error("VM configuration file: {source}")]
     VmConfig {
         /// The file.
         path: String,
