@@ -353,3 +353,22 @@ pub(crate) fn warn(warnings: &mut Vec<String>, msg: impl Into<String>) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constructors_and_dispatch() {
+        let mut vm = VmConfig::new(ConfigKind::Ovf, "ovf");
+        vm.disks.push(VmDisk::new("d", DiskLocation::File("x".into())));
+        vm.nics.push(VmNic::new("n"));
+        assert_eq!((vm.disks[0].device.as_str(), vm.nics[0].label.as_str(), vm.nics[0].mac.as_ref()), ("d", "n", None));
+        let limits = VmConfigLimits::default();
+        assert!(matches!(parse_detected(b"\x7fELF", &limits), Err(VmConfigError::WrongDocument { .. })));
+        assert_eq!(parse_detected(b"displayName = \"a\"\n", &limits).unwrap().name.as_deref(), Some("a"));
+        assert!(matches!(parse_detected(&[0u8; 600], &limits), Err(VmConfigError::WrongDocument { .. })));
+        assert_eq!(clip("abcdef", 3), "abc…");
+        assert_eq!(clip("abc", 3), "abc");
+    }
+}
