@@ -165,6 +165,16 @@ pub fn detect(src: &mut FileSource) -> Result<ContainerFormat> {
     if head.starts_with(b"conectix") {
         return Ok(ContainerFormat::Vhd);
     }
+    // An ESXi delta extent alone holds only the grains a snapshot changed: reading it as a disk
+    // would give a guest full of holes. Its descriptor names it and its parents.
+    let sesparse = head.get(..8) == Some(&0x0000_0000_cafe_babe_u64.to_le_bytes()[..]);
+    if head.starts_with(b"COWD") || sesparse {
+        return Err(ImageError::Unsupported(format!(
+            "{} is an ESXi snapshot delta extent ({}): give its descriptor (the small .vmdk text file that names it and its parent) instead",
+            src.name(),
+            if sesparse { "SEsparse" } else { "COWD" }
+        )));
+    }
     if src.len() >= 512 {
         let mut tail = [0u8; 8];
         src.read_exact_at(src.len() - 512, &mut tail, "VHD footer")?;

@@ -113,6 +113,15 @@ pub enum ImageError {
         /// Where the lookup stopped.
         detail: Option<String>,
     },
+    /// A path inside a guest cannot be resolved (a symbolic link loop, too many links, a file
+    /// used as a folder); the lookup of this path fails, the rest of the guest still reads.
+    #[error("{path}: {reason}")]
+    BadPath {
+        /// The path looked up.
+        path: String,
+        /// Why it cannot be resolved.
+        reason: String,
+    },
     /// Corrupt or inconsistent structure not covered above.
     #[error("{what} at byte {offset:#x}: {reason}")]
     Corrupt {

@@ -6,6 +6,8 @@
 //!   content, never by file name; unallocated regions read as zeros.
 //! - [`partition`]: GPT and MBR tables, or a bare volume.
 //! - [`ntfs`]: a read-only NTFS path lookup and file reader.
+//! - [`guest`]: one read-only view of a guest's files by path, resolved inside the guest, over any
+//!   file system that implements [`guest::FileSystem`].
 //! - [`source`]: counted reads of the image file(s), and the policy that an image may name other
 //!   files (extents, backing files, parents) only inside its own folder.
 //!
@@ -19,6 +21,7 @@
 pub mod container;
 pub mod disk;
 mod error;
+pub mod guest;
 mod limits;
 pub mod ntfs;
 pub mod partition;

@@ -71,6 +71,11 @@ fn vmx_on_an_esxi_snapshot_chain_reads_the_top_layer_and_names_each_network() {
     let plain = extract(&d.join("esxi/chain-000002.vmdk"));
     assert_eq!(plain.adapters[0].ipv4, prod.ipv4);
     assert!(plain.vm.is_none() && plain.adapters.iter().all(|a| a.network.is_none()));
+    // A delta extent alone is no disk: the error points at its descriptor.
+    for f in ["esxi/chain-000001-delta.vmdk", "esxi/chain-000002-sesparse.vmdk"] {
+        let e = regnet::extract(d.join(f), &ExtractOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("ESXi snapshot delta extent") && e.contains("descriptor"), "{f}: {e}");
+    }
 }
 
 #[test]
@@ -142,7 +147,12 @@ fn hostile_configuration_files_open_nothing_outside_their_folder() {
     let e = regnet::extract(h.join("shadow.vmx"), &ExtractOptions::default()).unwrap_err();
     let text = e.to_string();
     assert!(matches!(e, Error::NoSystemDisk { .. }), "{text}");
-    assert!(text.contains("/etc/shadow") && text.contains("is outside") && text.contains("the folder of the file that names it"), "{text}");
+    assert!(
+        text.contains("/etc/shadow")
+            && text.contains("is outside")
+            && text.contains("the folder of the file that names it"),
+        "{text}"
+    );
     assert!(text.contains("../../../../etc/passwd"), "{text}");
     // A refused disk beside a good one: the good one is read, the refusal is a warning.
     let r = extract(&h.join("shadow-and-disk.vmx"));
