@@ -26,8 +26,10 @@ mod limits;
 pub mod ntfs;
 pub mod partition;
 pub mod source;
+pub mod volume;
 
 pub use disk::{detect, open_container, ContainerFormat, RawDisk, RegionReader, VirtualDisk};
 pub use error::{ImageError, Result};
 pub use limits::ImageLimits;
 pub use source::{Counters, DirResolver, FileSource, NoResolver, ReadSeek, Resolver};
+pub use volume::{share, Region, SharedDisk, Volume};

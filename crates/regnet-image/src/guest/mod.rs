@@ -99,8 +99,9 @@ impl FsKind {
 /// What a file system reader offers the guest view: lookups by node, never by path.
 ///
 /// Every method treats the volume as hostile: a node number past the inode table, a directory
-/// that lists itself, an extent past the volume, are errors for that call.
-pub trait FileSystem: Send {
+/// that lists itself, an extent past the volume, are errors for that call. (Not `Send`: a reader
+/// may use `Rc` inside; make one per worker.)
+pub trait FileSystem {
     /// Which kind of file system this is.
     fn kind(&self) -> FsKind;
     /// The root directory.
