@@ -73,7 +73,7 @@ fn from_disk_images_to_the_mapping() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("mapping     from the table"), "{text}");
-    assert!(text.contains("10.41.7.0/24         NEA takes 10.41.7.1/24       VMs: APP-SRV-07"), "{text}");
+    assert!(text.contains("10.41.7.0/24                       NEA takes 10.41.7.1/24       VMs: APP-SRV-07"), "{text}");
     assert!(text.contains("VM Network"), "{text}");
     assert!(text.contains("web01 (linux)"), "{text}");
 
