@@ -347,7 +347,9 @@ fn push_components(stack: &mut Vec<Vec<u8>>, path: &[u8]) {
     }
 }
 
+mod host;
 mod memory;
+pub use host::HostFolder;
 pub use memory::MemoryFs;
 
 #[cfg(test)]
