@@ -21,6 +21,7 @@
 pub mod container;
 pub mod disk;
 mod error;
+pub mod ext4;
 pub mod guest;
 mod limits;
 pub mod ntfs;

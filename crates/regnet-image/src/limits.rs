@@ -22,6 +22,10 @@ pub struct ImageLimits {
     pub max_chain_depth: u32,
     /// Most MFT records the NTFS reader visits for one lookup or read.
     pub max_ntfs_records: u32,
+    /// Most bytes one ext2/3/4 reader reads from its volume, in all, bytes.
+    pub max_ext4_read_bytes: u64,
+    /// Largest ext2/3/4 directory scanned, bytes (one with 100,000 entries takes a few MiB).
+    pub max_ext4_dir_bytes: u64,
     /// Largest file read out of NTFS (the hive and its logs), bytes.
     pub max_file_bytes: u64,
     /// Most bytes read from the image file(s) in all, bytes.
@@ -38,6 +42,8 @@ impl Default for ImageLimits {
             max_partitions: 1024,
             max_chain_depth: 16,
             max_ntfs_records: 1_000_000,
+            max_ext4_read_bytes: 4 << 30,
+            max_ext4_dir_bytes: 64 << 20,
             max_file_bytes: 512 << 20,
             max_bytes_read: 8 << 30,
         }
