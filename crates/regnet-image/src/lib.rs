@@ -28,6 +28,7 @@ pub mod ntfs;
 pub mod partition;
 pub mod source;
 pub mod volume;
+pub mod xfs;
 
 pub use disk::{detect, open_container, ContainerFormat, RawDisk, RegionReader, VirtualDisk};
 pub use error::{ImageError, Result};
