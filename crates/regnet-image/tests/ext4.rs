@@ -190,7 +190,13 @@ fn ext4_32bit_no_flex_bg_matches_debugfs() {
 
 #[test]
 fn ext4_meta_bg_matches_debugfs() {
-    run("ext4", &["-O", "meta_bg,^resize_inode"]);
+    // 1 KiB blocks, 1,024 per group: 64 groups, 16 descriptors per block, 4 meta groups.
+    run("ext4", &["-b", "1024", "-g", "1024", "-O", "meta_bg,^resize_inode"]);
+}
+
+#[test]
+fn ext4_small_inodes_many_groups_matches_debugfs() {
+    run("ext4", &["-I", "128", "-b", "1024", "-g", "2048"]);
 }
 
 #[test]

@@ -131,11 +131,14 @@ pub fn staging(root: &Path) {
 }
 
 /// Runs mke2fs: `-q -t KIND -d STAGING -L LABEL extra… IMG SIZE`; returns the image's bytes.
+/// Blocks are 4 KiB unless `extra` says `-b` (mke2fs would pick 1 KiB for a "small" volume).
 pub fn mke2fs(staging: &Path, img: &Path, kind: &str, extra: &[&str], size: &str) -> Vec<u8> {
+    let bs: &[&str] = if extra.contains(&"-b") { &[] } else { &["-b", "4096"] };
     let out = Command::new("mke2fs")
         .args(["-q", "-F", "-t", kind, "-d"])
         .arg(staging)
         .args(["-L", "regnet-test"])
+        .args(bs)
         .args(extra)
         .arg(img)
         .arg(size)
