@@ -5,6 +5,8 @@
 //! - [`VirtualDisk`]: one trait for every container (raw, VHD, VHDX, VMDK, qcow2), detected by
 //!   content, never by file name; unallocated regions read as zeros.
 //! - [`partition`]: GPT and MBR tables, or a bare volume.
+//! - [`lvm`]: LVM2 physical volumes, volume groups assembled across disks, and their linear and
+//!   striped logical volumes as [`Volume`]s.
 //! - [`ntfs`]: a read-only NTFS path lookup and file reader.
 //! - [`guest`]: one read-only view of a guest's files by path, resolved inside the guest, over any
 //!   file system that implements [`guest::FileSystem`].
@@ -24,6 +26,7 @@ mod error;
 pub mod ext4;
 pub mod guest;
 mod limits;
+pub mod lvm;
 pub mod ntfs;
 pub mod partition;
 pub mod source;

@@ -30,6 +30,12 @@ pub struct ImageLimits {
     pub max_file_bytes: u64,
     /// Most bytes read from the image file(s) in all, bytes.
     pub max_bytes_read: u64,
+    /// Largest LVM2 metadata text read from one metadata area (the text is read whole, checksummed
+    /// and parsed; LVM itself keeps it under half its metadata area, about 0.5 MiB by default),
+    /// bytes.
+    pub max_lvm_metadata_bytes: u64,
+    /// Most LVM2 logical-volume segments held for one volume group (all its LVs together).
+    pub max_lvm_segments: u32,
 }
 
 impl Default for ImageLimits {
@@ -46,6 +52,8 @@ impl Default for ImageLimits {
             max_ext4_dir_bytes: 64 << 20,
             max_file_bytes: 512 << 20,
             max_bytes_read: 8 << 30,
+            max_lvm_metadata_bytes: 1 << 20,
+            max_lvm_segments: 65_536,
         }
     }
 }

@@ -23,6 +23,10 @@
 //! ESXi snapshot disks (flat base, COWD and SEsparse deltas, descriptors) for the image reader's
 //! tests: [`esxi`], proven by `qemu-img` in `tests/esxi_qemu.rs`.
 //!
+//! LVM2 physical volumes (label, PV header, metadata areas with their circular text buffers, VG
+//! metadata text) for the image reader's LVM tests: [`lvm`], proven by `pvs`/`vgs`/`lvs` in
+//! `regnet-image/tests/lvm_tools.rs`.
+//!
 //! Dirty hives: write a `before` and an `after` hive with the same options, then call
 //! [`logs::new_format_logs`] or [`logs::old_format_log`].
 #![forbid(unsafe_code)]
@@ -30,6 +34,7 @@
 pub mod esxi;
 pub mod example;
 pub mod logs;
+pub mod lvm;
 pub mod strategies;
 pub mod upcase;
 pub mod writer;

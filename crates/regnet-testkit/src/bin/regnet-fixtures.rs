@@ -9,6 +9,8 @@
 //!     # an ESXi snapshot chain: DIR/NAME.vmdk + NAME-flat.vmdk (the base), then per layer k
 //!     # NAME-00000k.vmdk + NAME-00000k-delta.vmdk (COWD) or NAME-00000k-sesparse.vmdk, each the
 //!     # difference from the layer below; --grain sets the COWD grain (default 1 sector, as ESXi)
+//! regnet-fixtures lvm [--kib N] DIR   # DIR/*.img: small LVM2 sample disks (regnet_testkit::lvm::samples,
+//!                                     # PVs of N KiB, default 256), the seeds of the `lvm` fuzz target
 //! ```
 
 use regnet_testkit::esxi::{write_chain, ChainOptions, ExtentKind, Image};
@@ -19,7 +21,7 @@ use regnet_testkit::{
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: regnet-fixtures example|all DIR\n       regnet-fixtures dirty BEFORE AFTER DIR\n       regnet-fixtures esxi-chain [--grain SECTORS] [--seed N] DIR NAME BASE.raw [cowd|sesparse:LAYER.raw]...";
+const USAGE: &str = "usage: regnet-fixtures example|all DIR\n       regnet-fixtures lvm [--kib N] DIR\n       regnet-fixtures dirty BEFORE AFTER DIR\n       regnet-fixtures esxi-chain [--grain SECTORS] [--seed N] DIR NAME BASE.raw [cowd|sesparse:LAYER.raw]...";
 
 /// A subcommand taking its own arguments.
 type Tool = fn(&[String]) -> Result<(), String>;
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
     let tool: Option<Tool> = match args.first().map(String::as_str) {
         Some("esxi-chain") => Some(esxi_chain),
         Some("dirty") => Some(dirty),
+        Some("lvm") => Some(lvm),
         _ => None,
     };
     if let Some(tool) = tool {
@@ -189,5 +192,23 @@ fn dirty(args: &[String]) -> Result<(), String> {
     let dir = Path::new(dir);
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     new_format_logs(&before, &after, 2, LogSplit::Split).write_files(dir, "SYSTEM").map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// `lvm DIR`: the LVM2 sample disks.
+fn lvm(args: &[String]) -> Result<(), String> {
+    let (size, dir) = match args {
+        [dir] => (256 << 10, dir),
+        [flag, kib, dir] if flag == "--kib" => {
+            (kib.parse::<u64>().map_err(|e| format!("--kib: {e}"))?.max(256) << 10, dir)
+        }
+        _ => return Err(format!("expected [--kib N] DIR\n{USAGE}")),
+    };
+    let dir = Path::new(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for (name, bytes) in regnet_testkit::lvm::samples_sized(size) {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     Ok(())
 }
