@@ -22,4 +22,5 @@ fi
 testdata/build-images.sh
 testdata/build-esxi.sh
 testdata/build-vms.sh
+testdata/build-linux.sh
 echo "testdata/build.sh: fixtures in $out" >&2
