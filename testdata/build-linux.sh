@@ -83,7 +83,7 @@ stage() {
     if [ -n "$owner" ] && [ "$(id -u)" = 0 ]; then chown -h "$owner" "$d/$path"; fi
   done < "$src/$tree.modes"
 }
-[ "$(id -u)" = 0 ] || say "not root: staged files keep the builder's owner (the guests' files should be root's)"
+[ "$(id -u)" = 0 ] || say "not root: the guests' files are given to root (uid and gid 0) after mkfs; etc/shadow loses its group"
 
 # bootdir KIND DIR: a /boot volume's files (grub, kernels as placeholders, BLS entries).
 bootdir() {
@@ -122,6 +122,11 @@ bootdir() {
 mkext() {
   truncate -s $(($2 * MiB)) "$1"
   mke2fs -q -F -t "${6:-ext4}" -d "$5" -L "$3" -U "$4" -E root_owner=0:0 "$1"
+  if [ "$(id -u)" != 0 ]; then # mke2fs -d copied the builder's owner: give every file to root
+    (cd "$5" && find . -mindepth 1 -printf '%P\n') | while read -r path; do
+      printf 'sif "/%s" uid 0\nsif "/%s" gid 0\n' "$path" "$path"
+    done | debugfs -w -f - "$1" >/dev/null 2>&1
+  fi
 }
 # mkxfs VOLUME SIZE_MIB LABEL UUID DIR (the protofile keeps modes and owners)
 mkxfs() {
@@ -137,7 +142,8 @@ def entry(path, name, depth):
     su = "u" if m & stat.S_ISUID else "-"
     sg = "g" if m & stat.S_ISGID else "-"
     ind = " " * depth
-    own = f"{st.st_uid} {st.st_gid}"
+    # a build as root keeps the staged owners; a build by another user gives the user's files to root
+    own = f"{0 if st.st_uid == os.getuid() else st.st_uid} {0 if st.st_gid == os.getgid() else st.st_gid}"
     if stat.S_ISLNK(m):
         print(f"{ind}{name} l{su}{sg}{perm} {own} {os.readlink(path)}")
     elif stat.S_ISDIR(m):
