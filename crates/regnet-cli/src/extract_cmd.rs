@@ -17,6 +17,12 @@ pub struct Args {
     /// The partition to read when several hold Windows (GPT entry number, MBR number, 0 for a bare volume).
     #[arg(long)]
     partition: Option<u32>,
+    /// The LVM logical volume to read when several volumes hold a guest (`VG/LV`, e.g. `rl/root`).
+    #[arg(long, value_name = "VG/LV")]
+    volume: Option<String>,
+    /// The images are the disks of one machine (an LVM volume group may span them): one report.
+    #[arg(long)]
+    machine: bool,
     /// For a VM configuration file: the disk to read when several hold a guest (its device, e.g.
     /// `scsi0:1` or `vdb`, or its number in the file's order, 1 for the first).
     #[arg(long, value_name = "DEVICE")]
@@ -45,6 +51,10 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     let mut opts = ExtractOptions::new();
     opts.partition = args.partition;
     opts.disk = args.disk.clone();
+    opts.volume = args.volume.clone();
+    if args.machine {
+        return run_machine(args, &opts);
+    }
     opts.hive.no_logs = args.no_logs;
     opts.allow_dirs = args.allow_dirs.clone();
     crate::limits_opt::apply(&args.limits, &mut opts)?;
@@ -98,6 +108,36 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
         }
     }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `--machine`: the images are one machine's disks; one report (or one error line).
+fn run_machine(args: &Args, opts: &ExtractOptions) -> Result<ExitCode, CliError> {
+    let started = Instant::now();
+    let report = regnet::extract_machine(&args.images, opts).map_err(|e| CliError(e.to_string()))?;
+    if args.stats {
+        if let Some(s) = &report.source {
+            eprintln!(
+                "regnet: {} disks: {} bytes read in {} reads, {:.1} ms",
+                args.images.len(),
+                s.bytes_read,
+                s.reads,
+                started.elapsed().as_secs_f64() * 1e3
+            );
+        }
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let res = match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from).and_then(|()| writeln!(out))
+        }
+        Format::Table => write!(out, "{}{}", source_line(&report), table(&report)),
+    }
+    .and_then(|()| out.flush());
+    match res {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(CliError(format!("writing output: {e}"))),
+    }
 }
 
 /// One image's result and how long it took.
@@ -195,10 +235,21 @@ fn source_line(r: &Report) -> String {
         }
     }
     if let Some(s) = &r.source {
-        out.push_str(&format!(
-            "image       {} ({}, {} partition {} at {:#x})\n",
-            s.image, s.container, s.partition_table, s.partition, s.partition_start
-        ));
+        let fs = s.filesystem.as_deref().unwrap_or("ntfs");
+        let place = match (&s.logical_volume, s.container.as_str()) {
+            (_, "folder") => "a mounted guest root".to_owned(),
+            (Some(lv), _) => format!("{}, {} table, LVM volume {lv}, {fs}", s.container, s.partition_table),
+            (None, _) if s.partition == 0 => format!("{}, bare volume, {fs}", s.container),
+            (None, _) => format!(
+                "{}, {} partition {} at {:#x}, {fs}",
+                s.container, s.partition_table, s.partition, s.partition_start
+            ),
+        };
+        out.push_str(&format!("image       {} ({place})\n", s.image));
+    }
+    if let Some(os) = r.os.as_ref().filter(|o| o.family != "windows") {
+        let name = os.pretty_name.clone().or(os.name.clone()).or(os.id.clone()).unwrap_or_else(|| "unknown".into());
+        out.push_str(&format!("os          {} ({name})\n", os.family));
     }
     out
 }

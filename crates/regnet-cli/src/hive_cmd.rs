@@ -120,18 +120,24 @@ pub fn table(r: &Report) -> String {
         or(&r.hostname),
         r.hostname_pending.as_ref().map(|p| format!(" (renamed to {p} at next boot)")).unwrap_or_default()
     );
-    let _ = writeln!(s, "netbios     {}", or(&r.computer_name));
+    // The NetBIOS name, control set and hive lines mean something for Windows guests only.
+    let windows = r.control_set_source != regnet::ControlSetSource::None;
+    if windows {
+        let _ = writeln!(s, "netbios     {}", or(&r.computer_name));
+    }
     let _ = writeln!(s, "domain      {}", or(&r.domain));
     if !r.search_list.is_empty() {
         let _ = writeln!(s, "search      {}", r.search_list.join(", "));
     }
-    let _ = writeln!(s, "control set {:03} ({:?})", r.control_set, r.control_set_source);
-    let logs = if r.hive.logs_applied.is_empty() {
-        String::new()
-    } else {
-        format!(", replayed {}", r.hive.logs_applied.join(" + "))
-    };
-    let _ = writeln!(s, "hive        {}{logs}", if r.hive.dirty { "dirty" } else { "clean" });
+    if windows {
+        let _ = writeln!(s, "control set {:03} ({:?})", r.control_set, r.control_set_source);
+        let logs = if r.hive.logs_applied.is_empty() {
+            String::new()
+        } else {
+            format!(", replayed {}", r.hive.logs_applied.join(" + "))
+        };
+        let _ = writeln!(s, "hive        {}{logs}", if r.hive.dirty { "dirty" } else { "clean" });
+    }
     let bare = |a: &&regnet::Adapter| {
         a.physical != Some(true)
             && a.ipv4.is_empty()

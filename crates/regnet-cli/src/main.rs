@@ -2,6 +2,7 @@
 
 mod dump;
 mod extract_cmd;
+mod files_cmd;
 mod hive_cmd;
 mod limits_opt;
 mod map_cmd;
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 #[command(
     name = "regnet",
     version,
-    about = "Read a Windows VM's network settings offline, from its registry hive or disk image"
+    about = "Read a VM's network settings offline, from its disk images, its configuration file or its registry hive"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -23,8 +24,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The network settings of the Windows guest on disk images (raw, VHD, VHDX, VMDK, qcow2).
+    /// The network settings of the guest on disk images (raw, VHD, VHDX, VMDK, qcow2), a VM
+    /// configuration file (.vmx, .ovf/.ova, libvirt XML) or a mounted guest root.
     Extract(extract_cmd::Args),
+    /// List a folder of a Linux guest, from its disk images (nothing mounted): `regnet ls /etc disk.vmdk`.
+    Ls(files_cmd::Args),
+    /// Print a file of a Linux guest, from its disk images (nothing mounted): `regnet cat /etc/os-release disk.vmdk`.
+    Cat(files_cmd::Args),
     /// The network settings in a SYSTEM hive, as the JSON contract or a table (replays its logs when dirty).
     Hive(hive_cmd::Args),
     /// Map replicated VMs' production networks onto the cloud networks of a plan.
@@ -40,6 +46,8 @@ fn main() -> ExitCode {
         Command::Hive(args) => hive_cmd::run(&args),
         Command::Extract(args) => extract_cmd::run(&args),
         Command::Map(args) => map_cmd::run(&args),
+        Command::Ls(args) => files_cmd::ls(&args),
+        Command::Cat(args) => files_cmd::cat(&args),
     };
     match result {
         Ok(code) => code,

@@ -138,6 +138,9 @@ fn parse_subnet(s: &str) -> Option<(Ipv4Addr, u8)> {
     Some((Ipv4Addr::from(u32::from(a) & mask(p)), p))
 }
 
+/// An IPv4 subnet: network address and prefix length.
+type Subnet = (Ipv4Addr, u8);
+
 /// Who uses a production network: the VMs on it, and the (VM, gateway) pairs they report inside it.
 type NetUse = (BTreeSet<usize>, BTreeSet<(usize, Ipv4Addr)>);
 
@@ -566,7 +569,7 @@ fn absence_reason(a: &regnet::Adapter) -> String {
 /// The subnet of each named network: the first subnet of each NIC on it, which must agree across
 /// the NICs that have addresses; a disagreement is an error naming every NIC's VM and subnet.
 fn named_subnets(nics: &[Nic], names: &[String]) -> Result<BTreeMap<String, (Ipv4Addr, u8)>, MapError> {
-    let mut seen: BTreeMap<&String, BTreeSet<(usize, (Ipv4Addr, u8))>> = BTreeMap::new();
+    let mut seen: BTreeMap<&String, BTreeSet<(usize, Subnet)>> = BTreeMap::new();
     for nic in nics {
         if let (Some(l), Some(first)) = (&nic.label, nic.subnets.first()) {
             seen.entry(l).or_default().insert((nic.vm, *first));

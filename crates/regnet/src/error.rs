@@ -26,14 +26,19 @@ pub enum Error {
     /// The disk image could not be read.
     #[error(transparent)]
     Image(#[from] regnet_image::ImageError),
-    /// No partition holds `\Windows\System32\config\SYSTEM`; the message says what each holds.
-    #[error("no Windows system volume found: {0}")]
+    /// No volume holds a guest's system (`\Windows\System32\config\SYSTEM`, or a Linux root with
+    /// `/etc` and an os-release file); the message says what each volume holds.
+    #[error("no Windows or Linux system volume found: {0}")]
     NoWindows(String),
-    /// Several partitions hold a SYSTEM hive; `--partition N` (`ExtractOptions::partition`) picks one.
-    #[error("several partitions hold \\Windows\\System32\\config\\SYSTEM: {0}; choose one with --partition N")]
+    /// Several volumes hold a guest's system; `--partition N` or `--volume VG/LV`
+    /// (`ExtractOptions::partition`, `ExtractOptions::volume`) picks one.
+    #[error("several volumes hold a guest system: {0}; choose one as shown")]
     Ambiguous(String),
-    /// The only candidate volumes are BitLocker-encrypted.
-    #[error("no readable Windows volume: {0}")]
+    /// The guest's system is on something this version cannot read (a Btrfs root).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// The only candidate volumes are encrypted (BitLocker, LUKS).
+    #[error("no readable system volume: {0}")]
     Encrypted(String),
     /// A VM configuration file could not be read (`path` names it; the message does not repeat it).
     #[error("VM configuration file: {source}")]

@@ -112,6 +112,7 @@ pub fn report_from_hive(hive: &Hive<'_>) -> Result<Report> {
         warnings: r.warnings,
         source: None,
         vm: None,
+        os: Some(crate::report::OsInfo { family: "windows".into(), ..Default::default() }),
     })
 }
 

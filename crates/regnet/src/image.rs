@@ -2,10 +2,12 @@
 //! `\Windows\System32\config\SYSTEM`, its logs, then the hive.
 
 use crate::error::{Error, Result};
+use crate::guest::{self, Holds, MachineDisk, VolumeRef};
 use crate::report::{ImageSource, Report};
 use crate::Options;
 use regnet_hive::{BaseBlock, LogFile};
-use regnet_image::partition::{read_partitions, Filesystem, Partition, PartitionTable, TableKind};
+use regnet_image::guest::{FsKind, GuestLimits, GuestView};
+use regnet_image::partition::{read_partitions, Partition, PartitionTable, TableKind};
 use regnet_image::{
     detect, open_container, ContainerFormat, Counters, DirResolver, FileSource, ImageError, ImageLimits, NoResolver,
     ReadSeek, Resolver, VirtualDisk,
@@ -24,13 +26,15 @@ pub struct ExtractOptions {
     pub hive: Options,
     /// Limits of the image layer.
     pub image_limits: ImageLimits,
-    /// The partition to read when several hold Windows (GPT entry number, MBR number, 0 for a bare volume).
+    /// The partition to read when several hold a guest (GPT entry number, MBR number, 0 for a bare volume).
     pub partition: Option<u32>,
     /// Further folders from which an image may open the files it names (extents, backing files,
     /// parents). The image's own folder is always allowed; nothing else is unless listed here.
     pub allow_dirs: Vec<PathBuf>,
     /// Read the image as this container format instead of detecting it from the content.
     pub container: Option<ContainerFormat>,
+    /// The LVM logical volume to read when several volumes hold a guest, `VG/LV` (`rl/root`).
+    pub volume: Option<String>,
     /// For a VM configuration file: the disk to read when several hold a guest, by its device
     /// (`scsi0:0`, `vda`) or its number in the configuration's order (1 is the first).
     pub disk: Option<String>,
@@ -52,6 +56,9 @@ impl ExtractOptions {
 /// (VMDK extents, backing files, parent disks) are opened only inside its own folder or
 /// [`ExtractOptions::allow_dirs`].
 ///
+/// A folder is an already-mounted guest root (Windows or Linux), read through the guest view:
+/// its links resolve inside it, and nothing else of the host is read.
+///
 /// A VM configuration file (VMware `.vmx`, OVF `.ovf` or `.ova`, libvirt domain XML), also detected
 /// from the content, names the VM's disks and NICs: the disk holding the guest is found among them
 /// (the same folder rules apply to the disks it names), and the report gains a [`crate::VmInfo`]
@@ -67,6 +74,9 @@ impl ExtractOptions {
 /// ```
 pub fn extract(path: impl AsRef<Path>, opts: &ExtractOptions) -> Result<Report> {
     let path = path.as_ref();
+    if path.is_dir() {
+        return crate::folder::extract_folder(path, opts);
+    }
     let counters = Arc::new(Counters::default());
     let mut src = FileSource::open_path(path, counters.clone(), &opts.image_limits)?;
     if opts.container.is_none() {
@@ -77,6 +87,101 @@ pub fn extract(path: impl AsRef<Path>, opts: &ExtractOptions) -> Result<Report> 
     let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let resolver = DirResolver::new(base, &opts.allow_dirs, counters.clone(), opts.image_limits);
     extract_source(src, &path.display().to_string(), &resolver, counters, opts)
+}
+
+/// Reads the network settings of the guest whose disks are the images at `paths` (an LVM volume
+/// group may span them): the guest is looked for across all of them, as for one image.
+///
+/// ```
+/// # let image = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/disk.qcow2");
+/// let report = regnet::extract_machine(&[image], &regnet::ExtractOptions::default())?;
+/// assert_eq!(report.hostname.as_deref(), Some("APP-SRV-07"));
+/// # Ok::<(), regnet::Error>(())
+/// ```
+pub fn extract_machine<P: AsRef<Path>>(paths: &[P], opts: &ExtractOptions) -> Result<Report> {
+    if let [one] = paths {
+        return extract(one, opts);
+    }
+    let counters = Arc::new(Counters::default());
+    let mut disks = Vec::new();
+    for path in paths {
+        let path = path.as_ref();
+        let src = FileSource::open_path(path, counters.clone(), &opts.image_limits)?;
+        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let resolver = DirResolver::new(base, &opts.allow_dirs, counters.clone(), opts.image_limits);
+        let label = if paths.len() > 1 { format!("disk {}", path.display()) } else { String::new() };
+        disks.push(OpenedDisk::open(src, &resolver, opts)?.into_machine_disk(label));
+    }
+    let survey = guest::survey(&disks, opts);
+    let chosen = guest::choose(&survey, opts)?;
+    let name = paths.get(chosen_disk(&disks, &survey, &chosen)).map(|p| p.as_ref().display().to_string());
+    report_from_chosen(&disks, &survey, &chosen, &name.unwrap_or_default(), &counters, opts)
+}
+
+/// A read-only view of a guest's files, and where it is.
+#[non_exhaustive]
+pub struct Guest {
+    /// The files, by path, resolved inside the guest ([`regnet_image::guest::GuestView`]).
+    pub view: GuestView<'static>,
+    /// Which volume holds it, for people (`LV rl/root (linear, 100 MiB)`, `partition 1 (...)`).
+    pub volume: String,
+}
+
+impl std::fmt::Debug for Guest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guest").field("volume", &self.volume).finish()
+    }
+}
+
+/// Opens the files of the Linux guest on the disk images at `paths` (one machine's disks), or in
+/// the mounted guest root `paths[0]` when it is a folder, found as [`extract`] finds it.
+///
+/// ```
+/// # let root = std::env::temp_dir().join(format!("regnet-doc-guest-{}", std::process::id()));
+/// # std::fs::create_dir_all(root.join("etc")).unwrap();
+/// # std::fs::write(root.join("etc/os-release"), "ID=debian\n").unwrap();
+/// let mut guest = regnet::open_guest(&[&root], &regnet::ExtractOptions::default())?;
+/// assert_eq!(guest.view.read("/etc/os-release")?, b"ID=debian\n");
+/// # Ok::<(), regnet::Error>(())
+/// ```
+pub fn open_guest<P: AsRef<Path>>(paths: &[P], opts: &ExtractOptions) -> Result<Guest> {
+    let mut limits = GuestLimits::default();
+    limits.max_file_bytes = opts.image_limits.max_file_bytes;
+    if let [one] = paths {
+        let path = one.as_ref();
+        if path.is_dir() {
+            let root = path.canonicalize().map_err(|e| Error::Io { path: path.to_owned(), source: e })?;
+            let fs = regnet_image::guest::HostFolder::open(&root)?;
+            return Ok(Guest {
+                view: GuestView::new(Box::new(fs), limits),
+                volume: format!("folder {}", root.display()),
+            });
+        }
+    }
+    let counters = Arc::new(Counters::default());
+    let mut disks = Vec::new();
+    for path in paths {
+        let path = path.as_ref();
+        let src = FileSource::open_path(path, counters.clone(), &opts.image_limits)?;
+        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let resolver = DirResolver::new(base, &opts.allow_dirs, counters.clone(), opts.image_limits);
+        let label = if paths.len() > 1 { format!("disk {}", path.display()) } else { String::new() };
+        disks.push(OpenedDisk::open(src, &resolver, opts)?.into_machine_disk(label));
+    }
+    let survey = guest::survey(&disks, opts);
+    let chosen = guest::choose(&survey, opts)?;
+    let volume = chosen.name.clone();
+    let Holds::Linux { fs } = chosen.holds else {
+        return Err(Error::Unsupported(format!(
+            "{volume} holds Windows: the guest view reads Linux guests' volumes (ext2/3/4, XFS) and mounted folders"
+        )));
+    };
+    let vol = guest::open_volume(&disks, &survey, &chosen.volume)?;
+    let fs_box: Box<dyn regnet_image::guest::FileSystem> = match fs {
+        FsKind::Xfs => Box::new(regnet_image::xfs::XfsFs::open(vol, &opts.image_limits)?),
+        _ => Box::new(regnet_image::ext4::Ext4Fs::open(vol, &opts.image_limits)?),
+    };
+    Ok(Guest { view: GuestView::new(fs_box, limits), volume })
 }
 
 /// Reads the network settings from a disk image handed in as a stream (e.g. from a backup store).
@@ -101,9 +206,11 @@ fn extract_source(
     counters: Arc<Counters>,
     opts: &ExtractOptions,
 ) -> Result<Report> {
-    let mut disk = OpenedDisk::open(src, resolver, opts)?;
-    let chosen = choose_partition(disk.disk.as_mut(), &disk.table, opts)?;
-    disk.report(&chosen, name, &counters, opts)
+    let disk = OpenedDisk::open(src, resolver, opts)?.into_machine_disk(String::new());
+    let disks = [disk];
+    let survey = guest::survey(&disks, opts);
+    let chosen = guest::choose(&survey, opts)?;
+    report_from_chosen(&disks, &survey, &chosen, name, &counters, opts)
 }
 
 /// A disk opened through its container, with its partition table read.
@@ -125,46 +232,101 @@ impl OpenedDisk {
         Ok(OpenedDisk { disk, format, table })
     }
 
-    /// The partition holding the system hive (see [`choose_partition`]).
-    pub(crate) fn system_partition(&mut self, opts: &ExtractOptions) -> Result<Partition> {
-        choose_partition(self.disk.as_mut(), &self.table, opts)
+    /// The disk as one of a machine's, named `label` in messages.
+    pub(crate) fn into_machine_disk(self, label: String) -> MachineDisk {
+        MachineDisk { shared: regnet_image::share(self.disk), format: self.format, table: self.table, label }
     }
+}
 
-    /// The report from the hive on `chosen`, with the `source` object filled in.
-    pub(crate) fn report(
-        &mut self,
-        chosen: &Partition,
-        name: &str,
-        counters: &Counters,
-        opts: &ExtractOptions,
-    ) -> Result<Report> {
-        let (files, mut report) = report_from_volume(self.disk.as_mut(), chosen, opts)?;
-        report.source = Some(ImageSource {
-            image: name.to_owned(),
-            container: format_name(self.format).to_owned(),
-            virtual_size: self.disk.size(),
-            partition_table: match self.table.kind {
-                TableKind::Gpt { .. } => "gpt",
-                TableKind::Mbr => "mbr",
-                _ => "none",
-            }
-            .to_owned(),
-            partition: chosen.number,
-            partition_start: chosen.start,
-            files,
-            bytes_read: counters.bytes_read(),
-            reads: counters.reads(),
-        });
-        for w in &self.table.warnings {
-            report.warnings.push(crate::Warning {
-                code: "partition_table".into(),
-                message: w.clone(),
-                key: None,
-                value: None,
-            });
+/// The report of the chosen guest volume, with the `source` object filled in (`name` is the image
+/// as the caller named it).
+pub(crate) fn report_from_chosen(
+    disks: &[MachineDisk],
+    survey: &guest::Survey,
+    chosen: &guest::Chosen,
+    name: &str,
+    counters: &Counters,
+    opts: &ExtractOptions,
+) -> Result<Report> {
+    let disk_index = chosen_disk(disks, survey, chosen);
+    let partition = match &chosen.volume {
+        VolumeRef::Partition { partition, .. } => Some(partition.clone()),
+        VolumeRef::Lv { .. } => None,
+    };
+    let disk = disks.get(disk_index).ok_or_else(|| Error::NoWindows("no such disk".into()))?;
+    let (files, mut report, fs_name, fs_warnings) = match (&chosen.holds, &partition) {
+        (Holds::Windows, Some(p)) => {
+            let mut d = disk.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let (files, report) = report_from_volume(d.as_mut(), p, opts)?;
+            (files, report, "ntfs", Vec::new())
         }
-        Ok(report)
+        (Holds::Linux { fs }, _) => {
+            let volume = guest::open_volume(disks, survey, &chosen.volume)?;
+            let (fs_box, warnings): (Box<dyn regnet_image::guest::FileSystem>, Vec<String>) = match fs {
+                FsKind::Xfs => {
+                    let f = regnet_image::xfs::XfsFs::open(volume, &opts.image_limits)?;
+                    let w = f.warnings();
+                    (Box::new(f), w)
+                }
+                _ => {
+                    let f = regnet_image::ext4::Ext4Fs::open(volume, &opts.image_limits)?;
+                    let w = f.warnings();
+                    (Box::new(f), w)
+                }
+            };
+            let mut view = GuestView::new(fs_box, GuestLimits::default());
+            let (report, files) = crate::linux::report(&mut view);
+            (files, report, fs.name(), warnings)
+        }
+        _ => return Err(Error::NoWindows("the chosen volume holds no guest".into())),
+    };
+    let size = disk.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner).size();
+    let lv = guest::lv_name(survey, &chosen.volume);
+    report.source = Some(ImageSource {
+        image: name.to_owned(),
+        container: format_name(disk.format).to_owned(),
+        virtual_size: size,
+        partition_table: match disk.table.kind {
+            TableKind::Gpt { .. } => "gpt",
+            TableKind::Mbr => "mbr",
+            _ => "none",
+        }
+        .to_owned(),
+        partition: partition.as_ref().map_or(0, |p| p.number),
+        partition_start: partition.as_ref().map_or(0, |p| p.start),
+        files,
+        bytes_read: counters.bytes_read(),
+        reads: counters.reads(),
+        volume_manager: lv.as_ref().map(|_| "lvm".to_owned()),
+        logical_volume: lv,
+        filesystem: Some(fs_name.to_owned()),
+    });
+    let mut extra = Vec::new();
+    for d in disks {
+        extra.extend(d.table.warnings.iter().map(|w| ("partition_table", w.clone())));
     }
+    extra.extend(survey.warnings.iter().map(|w| ("lvm", w.clone())));
+    extra.extend(fs_warnings.into_iter().map(|w| ("filesystem", w)));
+    for (code, message) in extra {
+        report.warnings.push(crate::Warning { code: code.into(), message, key: None, value: None });
+    }
+    Ok(report)
+}
+
+/// The disk the chosen volume is on (for an LV, the disk of its VG's first PV).
+pub(crate) fn chosen_disk(disks: &[MachineDisk], survey: &guest::Survey, chosen: &guest::Chosen) -> usize {
+    match &chosen.volume {
+        VolumeRef::Partition { disk, .. } => *disk,
+        VolumeRef::Lv { vg, .. } => lv_disk(survey, *vg, disks),
+    }
+}
+
+/// The disk holding the first PV of volume group `vg` (for the `source` object).
+fn lv_disk(survey: &guest::Survey, vg: usize, disks: &[MachineDisk]) -> usize {
+    let Some(g) = survey.vgs.get(vg) else { return 0 };
+    let first = g.pvs.iter().find(|p| p.found).map(|p| p.uuid.clone());
+    let Some(pv) = survey.pvs.iter().find(|p| Some(&p.uuid) == first.as_ref()) else { return 0 };
+    disks.iter().position(|d| std::sync::Arc::ptr_eq(&d.shared, pv.region.disk())).unwrap_or(0)
 }
 
 /// The container's name in reports.
@@ -176,66 +338,6 @@ fn format_name(f: ContainerFormat) -> &'static str {
         ContainerFormat::Vmdk => "vmdk",
         ContainerFormat::Qcow2 => "qcow2",
         _ => "unknown",
-    }
-}
-
-/// What a partition holds, for messages.
-fn describe(p: &Partition) -> String {
-    let fs = match p.filesystem {
-        Filesystem::Ntfs => "NTFS",
-        Filesystem::BitLocker => "BitLocker",
-        Filesystem::Fat => "FAT",
-        _ => "unknown filesystem",
-    };
-    let cut = if p.truncated { ", cut short: the image ends inside it (truncated image?)" } else { "" };
-    format!("partition {} ({fs}, {} MiB at {:#x}{cut})", p.number, p.len >> 20, p.start)
-}
-
-/// The partition holding the system hive: the one asked for, or the only candidate.
-fn choose_partition(disk: &mut dyn VirtualDisk, table: &PartitionTable, opts: &ExtractOptions) -> Result<Partition> {
-    let mut found = Vec::new();
-    let mut notes = Vec::new();
-    let mut encrypted = Vec::new();
-    for p in &table.partitions {
-        if opts.partition.is_some_and(|n| n != p.number) {
-            continue;
-        }
-        match p.filesystem {
-            Filesystem::Ntfs => match has_system_hive(disk, p, &opts.image_limits) {
-                Ok(true) => found.push(p.clone()),
-                Ok(false) => notes.push(format!("{}: no {SYSTEM_HIVE}", describe(p))),
-                Err(e) => notes.push(format!("{}: {e}", describe(p))),
-            },
-            Filesystem::BitLocker => {
-                encrypted.push(format!("{} is encrypted with BitLocker (-FVE-FS-)", describe(p)));
-            }
-            _ => notes.push(describe(p)),
-        }
-    }
-    if let Some(n) = opts.partition {
-        if !table.partitions.iter().any(|p| p.number == n) {
-            let all: Vec<String> = table.partitions.iter().map(describe).collect();
-            return Err(Error::NoWindows(format!("there is no partition {n}; the disk has: {}", all.join("; "))));
-        }
-    }
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 if !encrypted.is_empty() => {
-            notes.extend(encrypted);
-            Err(Error::Encrypted(notes.join("; ")))
-        }
-        0 if notes.is_empty() => Err(Error::NoWindows("the disk has no partitions".into())),
-        0 => Err(Error::NoWindows(notes.join("; "))),
-        _ => Err(Error::Ambiguous(found.iter().map(describe).collect::<Vec<_>>().join("; "))),
-    }
-}
-
-fn has_system_hive(disk: &mut dyn VirtualDisk, p: &Partition, limits: &ImageLimits) -> Result<bool> {
-    let mut vol = regnet_image::ntfs::NtfsVolume::open(disk, p.start, p.len, limits)?;
-    match vol.find(SYSTEM_HIVE) {
-        Ok(_) => Ok(true),
-        Err(ImageError::NotFound { .. }) => Ok(false),
-        Err(e) => Err(e.into()),
     }
 }
 

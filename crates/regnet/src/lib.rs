@@ -30,7 +30,10 @@
 
 mod error;
 mod extract;
+mod folder;
+mod guest;
 mod image;
+mod linux;
 mod presence;
 mod read;
 mod report;
@@ -38,7 +41,7 @@ mod vm;
 
 pub use error::{Error, Result};
 pub use extract::report_from_hive;
-pub use image::{extract, extract_from_reader, ExtractOptions, SYSTEM_HIVE};
+pub use image::{extract, extract_from_reader, extract_machine, open_guest, ExtractOptions, Guest, SYSTEM_HIVE};
 pub use regnet_hive::{self as hive, Limits};
 pub use regnet_image::{self as disk_image, ContainerFormat, ImageLimits};
 pub use report::*;

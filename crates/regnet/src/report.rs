@@ -59,6 +59,41 @@ pub struct Report {
     /// libvirt XML): its name, the file, and each NIC's production network and MAC. Null otherwise.
     #[serde(default)]
     pub vm: Option<VmInfo>,
+    /// The guest's operating system: its family, and for Linux what `/etc/os-release` says.
+    #[serde(default)]
+    pub os: Option<OsInfo>,
+}
+
+/// The guest's operating system.
+///
+/// ```
+/// let os: regnet::OsInfo = serde_json::from_str(r#"{"family": "linux", "id": "ubuntu",
+///     "name": "Ubuntu", "version": "24.04.1 LTS (Noble Numbat)", "version_id": "24.04"}"#).unwrap();
+/// assert_eq!(os.id.as_deref(), Some("ubuntu"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OsInfo {
+    /// `windows` or `linux`.
+    pub family: String,
+    /// os-release `ID` (`ubuntu`, `debian`, `rhel`, `rocky`, `almalinux`, `amzn`...).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// os-release `NAME`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// os-release `VERSION`.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// os-release `VERSION_ID`.
+    #[serde(default)]
+    pub version_id: Option<String>,
+    /// os-release `PRETTY_NAME`.
+    #[serde(default)]
+    pub pretty_name: Option<String>,
+    /// os-release `ID_LIKE`, split on spaces.
+    #[serde(default)]
+    pub id_like: Vec<String>,
 }
 
 /// The VM a report was read from, as its own configuration file describes it.
@@ -147,6 +182,15 @@ pub struct ImageSource {
     pub bytes_read: u64,
     /// Read calls made on the image file(s).
     pub reads: u64,
+    /// The volume manager the guest's volume is in (`lvm`), null when none.
+    #[serde(default)]
+    pub volume_manager: Option<String>,
+    /// The logical volume read, `VG/LV` (`ubuntu-vg/ubuntu-lv`), null when none.
+    #[serde(default)]
+    pub logical_volume: Option<String>,
+    /// The file system read: `ntfs`, `ext4` (ext2/3/4), `xfs`, or `folder` for a mounted guest root.
+    #[serde(default)]
+    pub filesystem: Option<String>,
 }
 
 /// Which `Select` value chose the control set.
@@ -160,6 +204,8 @@ pub enum ControlSetSource {
     Default,
     /// `Select\LastKnownGood`, because Current and Default were missing or unusable.
     LastKnownGood,
+    /// Not a Windows guest: there is no control set (`control_set` is 0).
+    None,
 }
 
 /// The hive file's state.

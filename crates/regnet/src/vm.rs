@@ -7,9 +7,9 @@
 //! and what the join says about the adapters.
 
 use crate::error::{Error, Result};
+use crate::guest::{self, MachineDisk};
 use crate::image::{ExtractOptions, OpenedDisk};
 use crate::report::{Report, VmDiskInfo, VmInfo, VmNicInfo, Warning};
-use regnet_image::partition::Partition;
 use regnet_image::{Counters, DirResolver, FileSource, ImageError, NoResolver, Resolver};
 use regnet_vmconfig::{ConfigKind, DiskLocation, VmConfig};
 use std::io::{Read, Seek, SeekFrom};
@@ -102,27 +102,6 @@ pub(crate) fn extract_vm(
 
     // Every disk (or the one asked for) is opened and searched; exactly one may hold the guest.
     let wanted = opts.disk.as_deref().map(str::trim);
-    let mut found: Vec<(usize, OpenedDisk, Partition)> = Vec::new();
-    // Why each other disk was not used; `failed` marks those that could not be read at all (a
-    // data disk without Windows is normal, a disk that cannot be opened is worth a warning).
-    let mut notes: Vec<String> = Vec::new();
-    let mut failed: Vec<bool> = Vec::new();
-    for (i, d) in config.disks.iter().enumerate() {
-        if let Some(w) = wanted {
-            if w != d.device && w.parse::<usize>().ok() != Some(i + 1) {
-                continue;
-            }
-        }
-        let label = format!("disk {} ({})", d.device, location_name(&d.location));
-        let opened = open_disk(path, &d.location, &resolver, folder, &counters, opts);
-        match opened.and_then(|mut disk| disk.system_partition(opts).map(|p| (disk, p))) {
-            Ok((disk, p)) => found.push((i, disk, p)),
-            Err(e) => {
-                failed.push(!matches!(e, Error::NoWindows(_)));
-                notes.push(format!("{label}: {e}"));
-            }
-        }
-    }
     if let Some(w) = wanted {
         if !config.disks.iter().enumerate().any(|(i, d)| w == d.device || w.parse::<usize>().ok() == Some(i + 1)) {
             return Err(Error::NoSystemDisk {
@@ -134,30 +113,51 @@ pub(crate) fn extract_vm(
     if config.disks.is_empty() {
         return Err(Error::NoSystemDisk { vm: vm_name, detail: "its configuration lists no disk".into() });
     }
-    if found.len() > 1 {
-        let detail = found
-            .iter()
-            .filter_map(|(i, _, p)| {
-                config
-                    .disks
-                    .get(*i)
-                    .map(|d| format!("{} ({}, partition {})", d.device, location_name(&d.location), p.number))
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Err(Error::AmbiguousDisks { vm: vm_name, detail });
+    // Every disk (or the one asked for) is opened; the guest is then looked for across all of them
+    // (an LVM volume group may span disks). A disk that cannot be opened is noted.
+    let mut disks: Vec<MachineDisk> = Vec::new();
+    let mut disk_index: Vec<usize> = Vec::new();
+    let mut failed: Vec<String> = Vec::new();
+    for (i, d) in config.disks.iter().enumerate() {
+        if let Some(w) = wanted {
+            if w != d.device && w.parse::<usize>().ok() != Some(i + 1) {
+                continue;
+            }
+        }
+        let label = format!("disk {} ({})", d.device, location_name(&d.location));
+        match open_disk(path, &d.location, &resolver, folder, &counters, opts) {
+            Ok(disk) => {
+                disks.push(disk.into_machine_disk(label));
+                disk_index.push(i);
+            }
+            Err(e) => failed.push(format!("{label}: {e}")),
+        }
     }
-    let Some((index, mut disk, partition)) = found.pop() else {
-        return Err(Error::NoSystemDisk { vm: vm_name, detail: notes.join("; ") });
+    let survey = guest::survey(&disks, opts);
+    let chosen = match guest::choose(&survey, opts) {
+        Ok(c) => c,
+        Err(Error::NoWindows(detail)) => {
+            let mut all = failed;
+            if !disks.is_empty() {
+                all.push(detail);
+            }
+            return Err(Error::NoSystemDisk { vm: vm_name, detail: all.join("; ") });
+        }
+        Err(Error::Ambiguous(detail)) => return Err(Error::AmbiguousDisks { vm: vm_name, detail }),
+        Err(e) => return Err(e),
     };
-    let system = config.disks.get(index).map(disk_info);
+    let machine_disk = crate::image::chosen_disk(&disks, &survey, &chosen);
+    let system = disk_index.get(machine_disk).and_then(|i| config.disks.get(*i)).map(disk_info);
     let image_name = system.as_ref().map_or_else(String::new, |d| d.file.clone());
-    let mut report = disk.report(&partition, &image_name, &counters, opts)?;
-    for w in disk.disk.warnings() {
-        report.warnings.push(warning("disk_chain", w));
+    let mut report = crate::image::report_from_chosen(&disks, &survey, &chosen, &image_name, &counters, opts)?;
+    if let Some(d) = disks.get(machine_disk) {
+        let chain = d.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner).warnings();
+        for w in chain {
+            report.warnings.push(warning("disk_chain", w));
+        }
     }
     // Disks that could not be read are worth saying even when the guest was found elsewhere.
-    for (n, _) in notes.into_iter().zip(failed).filter(|(_, f)| *f) {
+    for n in failed {
         report.warnings.push(warning("vm_disk_not_read", n));
     }
     for w in &config.warnings {

@@ -1538,6 +1538,7 @@ fn json_contract_names_and_round_trip() {
             "warnings",
             "source",
             "vm",
+            "os",
         ])
     );
     assert_eq!(keys(&j["hive"]), set(&["dirty", "logs_applied", "logs_ignored", "entries_applied", "pages_applied"]));

@@ -129,9 +129,15 @@ pub fn read_partitions(disk: &mut dyn VirtualDisk, limits: &ImageLimits) -> Resu
     }
     disk.read_at(0, &mut lba0)?;
 
-    // 1. A bare volume.
+    // 1. A bare volume: a boot sector, or a Linux volume's signature (a whole-disk LVM PV, ext4,
+    //    XFS, LUKS, Btrfs: their first sector has no partition table and often no 55 AA).
     let fs = probe_filesystem(&lba0);
-    if fs != Filesystem::Unknown || is_other_boot_sector(&lba0) {
+    let mut head = [0u8; 4096];
+    let n = usize::try_from(size).map_or(head.len(), |s| s.min(head.len()));
+    if let Some(h) = head.get_mut(..n) {
+        disk.read_at(0, h)?;
+    }
+    if fs != Filesystem::Unknown || is_other_boot_sector(&lba0) || is_linux_volume(head.get(..n).unwrap_or_default()) {
         let volume = Partition {
             number: 0,
             start: 0,
@@ -229,6 +235,15 @@ pub fn probe_filesystem(sector: &[u8]) -> Filesystem {
         _ if is_fat_boot_sector(sector) => Filesystem::Fat,
         _ => Filesystem::Unknown,
     }
+}
+
+/// The first 4 KiB of a volume Linux uses without a partition table: an LVM label in sectors
+/// 0–3, XFS, LUKS, an ext2/3/4 superblock at 1024, swap. (A real MBR or GPT disk never starts
+/// with these: sector 0 would hold 55 AA and a table.)
+fn is_linux_volume(h: &[u8]) -> bool {
+    let lvm = (0..4).any(|i| h.get(i * SECTOR..i * SECTOR + 8) == Some(b"LABELONE"));
+    let ext = h.get(1080..1082) == Some(&[0x53, 0xEF]) && !mbr::has_boot_signature(h);
+    lvm || ext || h.starts_with(b"XFSB") || h.starts_with(b"LUKS\xba\xbe") || h.get(4086..4096) == Some(b"SWAPSPACE2")
 }
 
 /// Boot sectors of volumes regnet does not read (exFAT, ReFS): still a bare volume, not an MBR.
