@@ -327,7 +327,10 @@ fn with_presence(vm: VmInput, present: &[Option<bool>]) -> VmInput {
 }
 
 /// (network, subnet, gateway, prefix) of each production network, in plan order.
-fn named(m: &Mapping) -> Vec<(String, Option<String>, Option<String>, Option<u8>)> {
+/// (network, subnet, gateway, prefix).
+type Named = (String, Option<String>, Option<String>, Option<u8>);
+
+fn named(m: &Mapping) -> Vec<Named> {
     m.cloud_networks
         .iter()
         .flat_map(|c| {
