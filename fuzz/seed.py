@@ -124,6 +124,71 @@ if target in VM_SEEDS:
     print(f"seeded {n} inputs into {out}", file=sys.stderr)
     sys.exit(0)
 
+# xfs: XFS needs at least 300 MiB to make, so real images made here by mkfs.xfs -p (v5 and v4,
+# a small /etc, a directory of 300 entries, inline and remote links) are packed as records of a
+# big-endian u32 sector number and that 512-byte sector, all-zero sectors left out (see
+# fuzz/fuzz_targets/xfs.rs); plus the first 64 KiB of each raw (a truncated image). Skipped with a
+# message when mkfs.xfs is missing.
+def xfs_seeds():
+    import shutil, subprocess, tempfile
+    if not shutil.which("mkfs.xfs"):
+        print("xfs seeds skipped: mkfs.xfs is not installed (Debian package xfsprogs)", file=sys.stderr)
+        return []
+    seeds = []
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "src")
+        os.mkdir(src)
+        def put(name, data):
+            p = os.path.join(src, name)
+            with open(p, "wb") as fh:
+                fh.write(data)
+            return p
+        osr = put("os-release", b'NAME="Rocky Linux"\nID="rocky"\nVERSION_ID="9.3"\n')
+        host = put("hostname", b"db-07.example.com\n")
+        ifcfg = put("ifcfg-eth0", b"DEVICE=eth0\nBOOTPROTO=none\nIPADDR=10.0.0.5\nPREFIX=24\n")
+        small = put("small", bytes(range(256)) * 40)
+        lines = ["/dev/null", "0 0", "d--755 0 0", "etc d--755 0 0",
+                 " os-release l--777 0 0 ../usr/lib/os-release", " hostname ---644 0 0 " + host,
+                 " long l--777 0 0 /" + "/".join("folder-name-%02d" % i for i in range(40)),
+                 " sysconfig d--755 0 0", "  network-scripts d--755 0 0", "   ifcfg-eth0 ---644 0 0 " + ifcfg,
+                 "  $", "$", "$", "usr d--755 0 0", " lib d--755 0 0", "  os-release ---644 0 0 " + osr, "$", "$",
+                 "dir d--755 0 0"]
+        lines += [" entry-%03d ---644 0 0 %s" % (i, host) for i in range(300)]
+        lines += ["$", "small ---644 0 0 " + small, "$"]
+        proto = put("proto", ("\n".join(lines) + "\n").encode())
+        for extra in ([], ["-m", "crc=0"]):
+            img = os.path.join(tmp, "img")
+            with open(img, "wb") as fh:
+                fh.truncate(320 << 20)
+            r = subprocess.run(["mkfs.xfs", "-q", *extra, "-p", proto, img], capture_output=True)
+            if r.returncode != 0:
+                print("xfs seed: mkfs.xfs failed: " + r.stderr.decode(errors="replace"), file=sys.stderr)
+                continue
+            packed = bytearray()
+            with open(img, "rb") as fh:
+                head = fh.read(65536)
+                fh.seek(0)
+                n = 0
+                while True:
+                    block = fh.read(1 << 20)
+                    if not block:
+                        break
+                    for i in range(0, len(block), 512):
+                        sector = block[i:i + 512]
+                        if any(sector):
+                            packed += struct.pack(">I", n + i // 512) + sector
+                    n += len(block) // 512
+            seeds += [bytes(packed), head]
+    return seeds
+
+if target == "xfs":
+    seeds = xfs_seeds()
+    for data in seeds:
+        with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as fh:
+            fh.write(data)
+    print(f"seeded {len(seeds)} inputs into {out}", file=sys.stderr)
+    sys.exit(0)
+
 # Targets that take disks, volumes or containers: seeds from the tiny images build-images.sh makes.
 DISK_SEEDS = {
     "container": ["tiny.vhd", "tiny.vhdx", "tiny.vmdk", "tiny-stream.vmdk", "tiny.qcow2", "tiny.raw"],
