@@ -219,6 +219,18 @@ if target in DISK_SEEDS:
     print(f"seeded {n} inputs into {out}", file=sys.stderr)
     sys.exit(0)
 
+if target == "guest_view":
+    seeds = [
+        b"f /usr/lib/os-release ID=ubuntu\nl /etc/os-release ../usr/lib/os-release\nr /etc/os-release\nL /etc\nk /etc/os-release\n",
+        b"l /a b\nl /b a\nr /a\nn /a\nl /up ../../../../etc/shadow\nr /up\n",
+        b"s /d again\nf /d/f x\nr /d/again/d/again/d/f\nL /d\nl /lib usr/lib\nd /usr/lib\nr /lib/os-release\n",
+    ]
+    for data in seeds:
+        with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as fh:
+            fh.write(data)
+    print(f"seeded {len(seeds)} inputs into {out}", file=sys.stderr)
+    sys.exit(0)
+
 n = 0
 for p in hives():
     data = read(p)
