@@ -136,6 +136,12 @@ fn fill(path: &Path, from: u64, salt: u8) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// A segment as `lvs` reports it: start, size, type, stripes, stripe size in bytes, and each
+/// stripe's (PV UUID, first pe, last pe).
+type LvmSeg = (u64, u64, String, u64, u64, Vec<(String, u64, u64)>);
+/// A segment to write: start, count, stripe size in sectors, stripes (PV name, first pe).
+type SegDef<'a> = (u64, u64, u64, Vec<(&'a str, u64)>);
+
 /// What LVM reports, keyed for comparison with the reader.
 struct LvmView {
     /// Device → PV UUID.
@@ -146,7 +152,7 @@ struct LvmView {
     vg: (String, String, u64, u64),
     /// LV name (brackets of hidden LVs removed) → its segments: (start, size, type, stripes,
     /// stripe size bytes, [(PV UUID, first pe, last pe)]).
-    lvs: HashMap<String, Vec<(u64, u64, String, u64, u64, Vec<(String, u64, u64)>)>>,
+    lvs: HashMap<String, Vec<LvmSeg>>,
 }
 
 fn lvm_view(devs: &[&Loop]) -> LvmView {
@@ -284,7 +290,7 @@ fn with_lvs(backup: &str, lvs: &str) -> String {
 }
 
 /// A `logical_volumes` section: each LV (name, [(start, count, stripe_size sectors, [(pv, pe)])]).
-fn lv_section(lvs: &[(&str, Vec<(u64, u64, u64, Vec<(&str, u64)>)>)]) -> String {
+fn lv_section(lvs: &[(&str, Vec<SegDef<'_>>)]) -> String {
     let mut t = String::from("\n\tlogical_volumes {\n");
     for (i, (name, segs)) in lvs.iter().enumerate() {
         t += &format!(
@@ -368,7 +374,7 @@ fn real_lvm_metadata_that_wrapped_after_many_changes() {
         lvm_cmd(&devs, "vgcfgbackup", &["-q", "-f", backup.to_str().unwrap(), &vgname]);
         let n = rounds % 9 + 1;
         let names: Vec<String> = (0..n).map(|i| format!("lv{i}_round{rounds}")).collect();
-        let lvs: Vec<(&str, Vec<(u64, u64, u64, Vec<(&str, u64)>)>)> =
+        let lvs: Vec<(&str, Vec<SegDef<'_>>)> =
             names.iter().enumerate().map(|(i, s)| (s.as_str(), vec![(0, 2, 0, vec![("pv0", 2 * i as u64)])])).collect();
         let text = with_lvs(&std::fs::read_to_string(&backup).unwrap(), &lv_section(&lvs));
         std::fs::write(&backup, text).unwrap();
