@@ -1,5 +1,5 @@
-//! `regnet ls` and `regnet cat`: a Linux guest's files, read from its disk images (or a mounted
-//! guest root) through the guest view, without mounting anything.
+//! `regnet ls` and `regnet cat`: a guest's files (Linux or Windows), read from its disk images (or
+//! a mounted guest root) through the guest view, without mounting anything.
 
 use crate::CliError;
 use std::io::Write;

@@ -27,9 +27,9 @@ enum Command {
     /// The network settings of the guest on disk images (raw, VHD, VHDX, VMDK, qcow2), a VM
     /// configuration file (.vmx, .ovf/.ova, libvirt XML) or a mounted guest root.
     Extract(extract_cmd::Args),
-    /// List a folder of a Linux guest, from its disk images (nothing mounted): `regnet ls /etc disk.vmdk`.
+    /// List a folder of a guest, from its disk images (nothing mounted): `regnet ls /etc disk.vmdk`.
     Ls(files_cmd::Args),
-    /// Print a file of a Linux guest, from its disk images (nothing mounted): `regnet cat /etc/os-release disk.vmdk`.
+    /// Print a file of a guest, from its disk images (nothing mounted): `regnet cat /etc/os-release disk.vmdk`.
     Cat(files_cmd::Args),
     /// The network settings in a SYSTEM hive, as the JSON contract or a table (replays its logs when dirty).
     Hive(hive_cmd::Args),

@@ -133,8 +133,9 @@ impl std::fmt::Debug for Guest {
     }
 }
 
-/// Opens the files of the Linux guest on the disk images at `paths` (one machine's disks), or in
-/// the mounted guest root `paths[0]` when it is a folder, found as [`extract`] finds it.
+/// Opens the files of the guest on the disk images at `paths` (one machine's disks), found as
+/// [`extract`] finds it (NTFS, ext2/3/4, XFS, on partitions or LVM volumes), or in the mounted
+/// guest root `paths[0]` when it is a folder.
 ///
 /// ```
 /// # let root = std::env::temp_dir().join(format!("regnet-doc-guest-{}", std::process::id()));
@@ -171,10 +172,19 @@ pub fn open_guest<P: AsRef<Path>>(paths: &[P], opts: &ExtractOptions) -> Result<
     let survey = guest::survey(&disks, opts);
     let chosen = guest::choose(&survey, opts)?;
     let volume = chosen.name.clone();
-    let Holds::Linux { fs } = chosen.holds else {
-        return Err(Error::Unsupported(format!(
-            "{volume} holds Windows: the guest view reads Linux guests' volumes (ext2/3/4, XFS) and mounted folders"
-        )));
+    let fs = match (&chosen.holds, &chosen.volume) {
+        (Holds::Linux { fs }, _) => *fs,
+        (Holds::Windows, VolumeRef::Partition { disk, partition }) => {
+            let d = disks.get(*disk).ok_or_else(|| Error::NoWindows("no such disk".into()))?;
+            let ntfs = regnet_image::ntfs::NtfsVolume::open_shared(
+                d.shared.clone(),
+                partition.start,
+                partition.len,
+                &opts.image_limits,
+            )?;
+            return Ok(Guest { view: GuestView::new(Box::new(ntfs), limits), volume });
+        }
+        _ => return Err(Error::NoWindows(format!("{volume} holds no guest"))),
     };
     let vol = guest::open_volume(&disks, &survey, &chosen.volume)?;
     let fs_box: Box<dyn regnet_image::guest::FileSystem> = match fs {

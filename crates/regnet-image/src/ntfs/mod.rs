@@ -28,6 +28,7 @@
 
 mod attribute;
 mod boot;
+mod guestfs;
 mod index;
 mod le;
 mod lznt1;
@@ -129,10 +130,17 @@ fn alloc(len: u64, limit: &'static str, max: u64) -> Result<Vec<u8>> {
     Ok(v)
 }
 
+/// The disk under a volume: borrowed for one lookup, or shared (for a volume that outlives the
+/// caller's borrow, as the guest view's does).
+enum DiskHandle<'d> {
+    Borrowed(&'d mut dyn VirtualDisk),
+    Shared(crate::volume::SharedDisk),
+}
+
 /// Reads of the volume region, bounds-checked against both the volume the boot sector describes
 /// and the region that is really there.
 struct Io<'d> {
-    disk: &'d mut dyn VirtualDisk,
+    disk: DiskHandle<'d>,
     start: u64,
     region_len: u64,
     volume_bytes: u64,
@@ -161,7 +169,10 @@ impl Io<'_> {
             len,
             size: self.region_len,
         })?;
-        self.disk.read_at(at, buf)
+        match &mut self.disk {
+            DiskHandle::Borrowed(d) => d.read_at(at, buf),
+            DiskHandle::Shared(d) => d.lock().unwrap_or_else(std::sync::PoisonError::into_inner).read_at(at, buf),
+        }
     }
 
     /// Volume byte offset of stream byte `pos` (for messages), when mapped to clusters.
@@ -296,7 +307,14 @@ impl<'d> NtfsVolume<'d> {
     /// Opens the volume at `disk[start .. start + len]`: reads the boot sector and the MFT's
     /// location (record 0 and, for a fragmented MFT, the extension records its attribute list names).
     pub fn open(disk: &'d mut dyn VirtualDisk, start: u64, len: u64, limits: &ImageLimits) -> Result<Self> {
-        let size = disk.size();
+        Self::open_handle(DiskHandle::Borrowed(disk), start, len, limits)
+    }
+
+    fn open_handle(mut disk: DiskHandle<'d>, start: u64, len: u64, limits: &ImageLimits) -> Result<Self> {
+        let size = match &disk {
+            DiskHandle::Borrowed(d) => d.size(),
+            DiskHandle::Shared(d) => d.lock().unwrap_or_else(std::sync::PoisonError::into_inner).size(),
+        };
         if start.checked_add(len).is_none_or(|e| e > size) {
             return Err(ImageError::OutOfRange { what: "disk", offset: start, len, size });
         }
@@ -309,7 +327,12 @@ impl<'d> NtfsVolume<'d> {
                 available: len,
             });
         }
-        disk.read_at(start, &mut sector)?;
+        match &mut disk {
+            DiskHandle::Borrowed(d) => d.read_at(start, &mut sector)?,
+            DiskHandle::Shared(d) => {
+                d.lock().unwrap_or_else(std::sync::PoisonError::into_inner).read_at(start, &mut sector)?
+            }
+        }
         let boot = boot::parse(&sector)?;
         let mut warnings = Vec::new();
         if boot.volume_bytes > len {
@@ -335,6 +358,17 @@ impl<'d> NtfsVolume<'d> {
         vol.load_mft()?;
         vol.visited = 0;
         Ok(vol)
+    }
+
+    /// Opens the volume at `start .. start + len` of a shared disk; the volume keeps its own
+    /// handle on the disk (for a [`crate::guest::GuestView`] that outlives the caller's borrow).
+    pub fn open_shared(
+        disk: crate::volume::SharedDisk,
+        start: u64,
+        len: u64,
+        limits: &ImageLimits,
+    ) -> Result<NtfsVolume<'static>> {
+        NtfsVolume::open_handle(DiskHandle::Shared(disk), start, len, limits)
     }
 
     /// The volume's geometry.
