@@ -263,7 +263,7 @@ impl XfsFs {
             let want = buf.len().saturating_sub(done) as u64;
             let (n, phys) = match map.get(idx) {
                 Some(e) if e.off <= lb => {
-                    let left = (e.end().saturating_sub(lb) << self.geo.blocklog).saturating_sub(in_block);
+                    let left = e.end().saturating_sub(lb).saturating_mul(bs).saturating_sub(in_block);
                     let phys = if e.unwritten {
                         None
                     } else {
@@ -273,7 +273,7 @@ impl XfsFs {
                     };
                     (want.min(left), phys)
                 }
-                Some(e) => (want.min(((e.off.saturating_sub(lb)) << self.geo.blocklog).saturating_sub(in_block)), None),
+                Some(e) => (want.min(e.off.saturating_sub(lb).saturating_mul(bs).saturating_sub(in_block)), None),
                 None => (want, None),
             };
             let n = usize::try_from(n).unwrap_or(usize::MAX).max(1);

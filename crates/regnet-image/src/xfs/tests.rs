@@ -545,3 +545,61 @@ fn the_volume_budget_is_shared() {
     let mut b = vec![0u8; 8192];
     assert!(matches!(fs.read_at(67, 0, &mut b), Err(ImageError::LimitExceeded { limit: "max_bytes_read", .. })));
 }
+
+/// Turns file 67 into a BTREE inode whose root (level 1) points at `leaves`, each a leaf block
+/// holding `recs` extents of one block.
+fn btree_file(leaves: &[u64], recs: u64) -> Img {
+    let at = Img::inode_at(67);
+    let mut img = sample(true, true);
+    img.b[at + 5] = 3;
+    let mut root = vec![0u8, 1, 0, leaves.len() as u8];
+    root.resize(336, 0);
+    let ptrs = 4 + 8 * ((336 - 4) / 16);
+    for (i, leaf) in leaves.iter().enumerate() {
+        root[ptrs + 8 * i..ptrs + 8 * i + 8].copy_from_slice(&leaf.to_be_bytes());
+        let b = *leaf as usize * BS;
+        put(&mut img.b, b, b"BMA3");
+        put(&mut img.b, b + 6, &(recs as u16).to_be_bytes());
+        for r in 0..recs {
+            let off = i as u64 * recs + r;
+            put(&mut img.b, b + 72 + 16 * r as usize, &rec(off, 30, 1, false));
+        }
+    }
+    put(&mut img.b, at + 176, &root);
+    img
+}
+
+#[test]
+fn btree_budgets_and_far_extents() {
+    let limited = |img: Img, table: u64| {
+        let mut limits = ImageLimits::default();
+        limits.max_table_bytes = table;
+        let mut fs = XfsFs::open(Box::new(Mem(img.b)), &limits).unwrap();
+        let mut b = [0u8; 4];
+        fs.read_at(67, 0, &mut b)
+    };
+    assert_eq!(limited(btree_file(&[40, 41], 2), 1 << 20).unwrap(), 4);
+    // Three extents in one leaf, room for two.
+    assert!(matches!(limited(btree_file(&[40], 3), 64), Err(ImageError::LimitExceeded { .. })));
+    // Three leaves of one extent, room for two blocks.
+    assert!(matches!(limited(btree_file(&[40, 41, 42], 1), 64), Err(ImageError::LimitExceeded { .. })));
+    // An extent ending past the 2^54-block file space.
+    let mut img = sample(true, true);
+    put(&mut img.b, Img::inode_at(67) + 176, &rec((1 << 54) - 1, 30, 2, false));
+    let mut fs = img.fs().unwrap();
+    let mut b = [0u8; 4];
+    assert!(matches!(fs.read_at(67, 0, &mut b), Err(ImageError::BadField { .. })));
+    // Without ftype, an entry whose inode cannot be read has no kind; ftype 0 is unknown.
+    let mut img = sample(false, false);
+    let root = short_dir(64, &[("gone", 0x7fff_fff0, 0), ("f", 67, 0)], false, false);
+    img.inode(64, DIR, 1, root.len() as u64, 0, &root);
+    let mut fs = img.fs().unwrap();
+    let kinds: Vec<_> = fs.read_dir(64, 10).unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [None, Some(NodeKind::File)]);
+    let mut img = sample(true, true);
+    let root = short_dir(64, &[("odd", 67, 0), ("odd2", 67, 9)], true, false);
+    img.inode(64, DIR, 1, root.len() as u64, 0, &root);
+    let mut fs = img.fs().unwrap();
+    let kinds: Vec<_> = fs.read_dir(64, 10).unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [None, None]);
+}
