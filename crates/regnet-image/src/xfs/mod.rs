@@ -245,6 +245,17 @@ impl XfsFs {
                 })
             }
         };
+        // The cached maps together stay within one map's budget: older ones are dropped.
+        let mut held = map.len();
+        for other in self.cache.iter().rev().filter(|c| !Arc::ptr_eq(c, inode)) {
+            let mut o = lock(other);
+            let n = o.map.as_ref().map_or(0, |m| m.len());
+            if held.saturating_add(n) as u64 > max {
+                o.map = None;
+            } else {
+                held = held.saturating_add(n);
+            }
+        }
         let map = Arc::new(map);
         node.map = Some(map.clone());
         Ok(map)

@@ -603,3 +603,24 @@ fn btree_budgets_and_far_extents() {
     let kinds: Vec<_> = fs.read_dir(64, 10).unwrap().into_iter().map(|e| e.kind).collect();
     assert_eq!(kinds, [None, None]);
 }
+
+#[test]
+fn cached_maps_stay_within_one_budget() {
+    // Files 67 and 72 share one B+tree leaf of 200 extents; the budget holds 256.
+    let mut img = btree_file(&[40], 200);
+    let (a, b) = (Img::inode_at(67), Img::inode_at(72));
+    let raw = img.b[a..a + 512].to_vec();
+    put(&mut img.b, b, &raw);
+    put(&mut img.b, b + 152, &72u64.to_be_bytes());
+    let mut limits = ImageLimits::default();
+    limits.max_table_bytes = 256 * 32;
+    let mut fs = XfsFs::open(Box::new(Mem(img.b)), &limits).unwrap();
+    let mut buf = vec![0u8; 3 * BS];
+    for _ in 0..3 {
+        for f in [67, 72] {
+            assert_eq!(fs.read_at(f, BS as u64 - 1, &mut buf).unwrap(), 3 * BS);
+            assert_eq!(buf[0], b'a');
+        }
+        assert_eq!(fs.read_dir(66, 10).unwrap().len(), 1);
+    }
+}
