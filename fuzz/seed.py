@@ -107,6 +107,25 @@ def sibling(p, suffix):
             return read(os.path.join(d, f))
     return b''
 
+# LVM2 (lvm): small disks from the test-only writer, `regnet-fixtures lvm` (one PV, two PVs on one
+# disk, metadata that wrapped, refused volume kinds, two metadata areas; crates/regnet-testkit/src/lvm.rs).
+if target == "lvm":
+    import subprocess, tempfile
+    root = os.path.dirname(os.path.abspath(dirs[0])) if dirs else os.getcwd()
+    n = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = ["cargo", "run", "--quiet", "-p", "regnet-testkit", "--bin", "regnet-fixtures", "--", "lvm", tmp]
+        if subprocess.run(cmd, cwd=root).returncode != 0:
+            print("seed.py: regnet-fixtures lvm failed; the corpus keeps what it has", file=sys.stderr)
+        for f in sorted(os.listdir(tmp)):
+            data = read(os.path.join(tmp, f))
+            if data:
+                with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as fh:
+                    fh.write(data)
+                n += 1
+    print(f"seeded {n} inputs into {out}", file=sys.stderr)
+    sys.exit(0)
+
 # Targets that take VM configuration files: the samples in testdata/vm.
 VM_SEEDS = {"vmx": (".vmx",), "ovf": (".ovf", ".ova"), "libvirt": (".xml",)}
 if target in VM_SEEDS:
@@ -122,6 +141,56 @@ if target in VM_SEEDS:
                     fh.write(data)
                 n += 1
     print(f"seeded {n} inputs into {out}", file=sys.stderr)
+    sys.exit(0)
+
+# ext4: small volumes made here by mke2fs -d (ext4 with 1 KiB blocks, with inline data, with an
+# extent tree of depth 1; ext3; ext2 with indirect blocks) from a tiny /etc, 1 MiB or less each.
+# Skipped with a message when mke2fs is missing (Debian package e2fsprogs).
+def ext4_seeds():
+    import shutil, subprocess, tempfile
+    if not shutil.which("mke2fs"):
+        print("ext4 seeds skipped: mke2fs is not installed (Debian package e2fsprogs)", file=sys.stderr)
+        return []
+    seeds = []
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "src")
+        for d in ("etc/netplan", "usr/lib", "var", "dir"):
+            os.makedirs(os.path.join(src, d))
+        def put(name, data):
+            with open(os.path.join(src, name), "wb") as fh:
+                fh.write(data)
+        put("usr/lib/os-release", b'NAME="Ubuntu"\nID=ubuntu\nVERSION_ID="24.04"\n')
+        put("etc/hostname", b"web-07\n")
+        put("etc/netplan/50-cloud-init.yaml", b"network:\n  ethernets:\n    ens3:\n      dhcp4: true\n")
+        os.symlink("../usr/lib/os-release", os.path.join(src, "etc/os-release"))
+        os.symlink("/" + "/".join("folder-%02d" % i for i in range(12)), os.path.join(src, "etc/slow"))
+        for i in range(40):
+            put("dir/entry-%03d" % i, b"%d\n" % i)
+        with open(os.path.join(src, "var/frag"), "wb") as fh:
+            for i in range(6):
+                fh.seek(i * 3072)
+                fh.write(bytes([i + 1]) * 1024)
+        put("var/big", bytes(range(256)) * 60)
+        for kind, extra, size in (("ext4", ["-O", "^has_journal"], "512k"), ("ext4", ["-O", "^has_journal,inline_data"], "512k"),
+                                  ("ext4", [], "1M"), ("ext3", [], "1M"), ("ext2", [], "256k")):
+            img = os.path.join(tmp, "img")
+            if os.path.exists(img):
+                os.remove(img)
+            r = subprocess.run(["mke2fs", "-q", "-F", "-t", kind, "-b", "1024", "-N", "64", *extra, "-d", src,
+                                "-L", "seed", img, size], capture_output=True,
+                               env=dict(os.environ, E2FSPROGS_FAKE_TIME="1700000000"))
+            if r.returncode != 0:
+                print("ext4 seed: mke2fs failed: " + r.stderr.decode(errors="replace"), file=sys.stderr)
+                continue
+            seeds.append(read(img))
+    return seeds
+
+if target == "ext4":
+    seeds = ext4_seeds()
+    for data in seeds:
+        with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as fh:
+            fh.write(data)
+    print(f"seeded {len(seeds)} inputs into {out}", file=sys.stderr)
     sys.exit(0)
 
 # xfs: XFS needs at least 300 MiB to make, so real images made here by mkfs.xfs -p (v5 and v4,
@@ -198,7 +267,7 @@ DISK_SEEDS = {
     "container_qcow2": ["tiny.qcow2"],
     "partitions": ["tiny.raw"],
     "ntfs": ["tiny.ntfs"],
-    "extract": ["tiny.qcow2", "tiny.vhdx", "tiny.raw", "tiny-stream.vmdk"],
+    "extract": ["tiny.qcow2", "tiny.vhdx", "tiny.raw", "tiny-stream.vmdk", "tiny-linux.raw"],
 }
 if target in DISK_SEEDS:
     n = 0

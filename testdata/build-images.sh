@@ -202,6 +202,19 @@ if [ -s "$w/tiny.ntfs" ]; then
   cp "$w/tiny.ntfs" "$seeds/tiny.ntfs"
   place "$w/tiny.ntfs" "$seeds/tiny.raw" $((2048 * 512))
 fi
+# A tiny Linux disk for the extract target: MBR, one 2 MiB ext4 partition with /etc/os-release as a
+# link to ../usr/lib/os-release and /etc/hostname (mke2fs -d: no mounting).
+if command -v mke2fs >/dev/null 2>&1; then
+  mkdir -p "$w/lroot/etc" "$w/lroot/usr/lib"
+  printf 'NAME="Debian GNU/Linux"\nID=debian\nVERSION_ID="12"\n' > "$w/lroot/usr/lib/os-release"
+  ln -s ../usr/lib/os-release "$w/lroot/etc/os-release"
+  echo fuzz-seed > "$w/lroot/etc/hostname"
+  truncate -s $((2 * MiB)) "$w/tiny.ext4"
+  mke2fs -q -t ext4 -b 1024 -N 64 -d "$w/lroot" "$w/tiny.ext4" >/dev/null 2>&1
+  truncate -s $((3 * MiB)) "$seeds/tiny-linux.raw"
+  printf 'label: dos\nstart=2048, size=4096, type=83\n' | sfdisk -q "$seeds/tiny-linux.raw"
+  place "$w/tiny.ext4" "$seeds/tiny-linux.raw" $((2048 * 512))
+fi
 # The VHD and VHDX seeds hold a 1 MiB patterned disk: their formats' fixed overhead (2 MiB VHD
 # blocks; VHDX's 1 MiB-aligned regions and log) would otherwise make seeds too big to fuzz well.
 head -c $((1 * MiB)) "$seeds/tiny.raw" > "$w/small.raw"
