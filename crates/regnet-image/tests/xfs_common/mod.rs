@@ -56,7 +56,17 @@ fn build() -> Option<Tree> {
         eprintln!("skipped: mkfs.xfs is not installed (Debian package xfsprogs)");
         return None;
     }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("xfs-{}", std::process::id()));
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    // Images of earlier runs (their processes gone) are removed: each is 2 x 320 MiB sparse.
+    for old in std::fs::read_dir(tmp).into_iter().flatten().flatten() {
+        let name = old.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("xfs-") {
+            if !Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir_all(old.path());
+            }
+        }
+    }
+    let dir = tmp.join(format!("xfs-{}", std::process::id()));
     let src = dir.join("src");
     std::fs::create_dir_all(&src).unwrap();
     let mut files = BTreeMap::new();
