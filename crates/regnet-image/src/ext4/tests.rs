@@ -30,3 +30,291 @@ fn probe_needs_the_magic() {
     v[1081] = 0xEF;
     assert!(probe(&mut Mem(v)).unwrap());
 }
+
+/// A superblock of a 64 MiB ext4 volume with 4 KiB blocks, as mke2fs writes the fields read here.
+fn sb_bytes() -> Vec<u8> {
+    let mut s = vec![0u8; 1024];
+    let put = |s: &mut Vec<u8>, at: usize, v: u32| s[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    put(&mut s, 0x00, 16384); // inodes
+    put(&mut s, 0x04, 16384); // blocks
+    put(&mut s, 0x18, 2); // 4 KiB
+    put(&mut s, 0x20, 32768);
+    put(&mut s, 0x28, 16384);
+    s[0x38..0x3A].copy_from_slice(&0xEF53u16.to_le_bytes());
+    s[0x3A] = 1;
+    put(&mut s, 0x4C, 1);
+    s[0x58..0x5A].copy_from_slice(&256u16.to_le_bytes());
+    put(&mut s, 0x60, superblock::INCOMPAT_FILETYPE | superblock::INCOMPAT_EXTENTS);
+    s
+}
+
+fn sb_with(f: impl FnOnce(&mut Vec<u8>)) -> Result<Superblock> {
+    let mut s = sb_bytes();
+    f(&mut s);
+    Superblock::parse(&s, 64 << 20)
+}
+
+#[test]
+fn superblock_checks() {
+    let sb = sb_with(|_| {}).unwrap();
+    assert_eq!((sb.block_size, sb.groups, sb.desc_size), (4096, 1, 32));
+    assert_eq!(sb.label(), None);
+    assert!(matches!(sb_with(|s| s[0x38] = 0), Err(ImageError::BadSignature { .. })));
+    for bit in
+        [superblock::INCOMPAT_COMPRESSION, superblock::INCOMPAT_JOURNAL_DEV, superblock::INCOMPAT_DIRDATA, 1 << 30]
+    {
+        let r = sb_with(|s| s[0x60..0x64].copy_from_slice(&bit.to_le_bytes()));
+        assert!(matches!(r, Err(ImageError::Unsupported(_))), "{bit:#x}");
+    }
+    assert!(matches!(sb_with(|s| s[0x14] = 5), Err(ImageError::BadField { what: "s_first_data_block", .. })));
+    // 64bit with a bad descriptor size.
+    let r = sb_with(|s| {
+        s[0x60] |= superblock::INCOMPAT_64BIT as u8;
+        s[0xFE] = 48;
+    });
+    assert!(matches!(r, Err(ImageError::BadField { what: "s_desc_size", .. })));
+    // Revision 0: 128-byte inodes, no feature fields.
+    let sb = sb_with(|s| {
+        s[0x4C] = 0;
+        s[0x60] = 0xFF;
+    })
+    .unwrap();
+    assert_eq!((sb.inode_size, sb.incompat), (128, 0));
+    // Superblock backups.
+    let mut sb = sb_with(|_| {}).unwrap();
+    assert!(sb.group_has_super(0) && sb.group_has_super(1) && sb.group_has_super(2));
+    sb.ro_compat = superblock::RO_COMPAT_SPARSE_SUPER;
+    let with: Vec<u64> = (0..100).filter(|&g| sb.group_has_super(g)).collect();
+    assert_eq!(with, [0, 1, 3, 5, 7, 9, 25, 27, 49, 81]);
+    assert!(!sb.group_has_super(u64::MAX));
+    sb.compat = superblock::COMPAT_SPARSE_SUPER2;
+    sb.backup_bgs = [1, 40];
+    let with: Vec<u64> = (0..100).filter(|&g| sb.group_has_super(g)).collect();
+    assert_eq!(with, [0, 1, 40]);
+    // A descriptor past the file system.
+    assert!(sb.descriptor_location(1 << 40).is_none());
+}
+
+#[test]
+fn directory_entries() {
+    let mut block = vec![0u8; 64];
+    let entry = |b: &mut Vec<u8>, at: usize, ino: u32, rec: u16, name: &[u8]| {
+        b[at..at + 4].copy_from_slice(&ino.to_le_bytes());
+        b[at + 4..at + 6].copy_from_slice(&rec.to_le_bytes());
+        b[at + 6] = name.len() as u8;
+        b[at + 7] = 1;
+        b[at + 8..at + 8 + name.len()].copy_from_slice(name);
+    };
+    entry(&mut block, 0, 5, 16, b"abc");
+    entry(&mut block, 16, 0, 16, b"gone");
+    entry(&mut block, 32, 6, 32, b"def");
+    let mut names = Vec::new();
+    assert!(!dir::for_each(&block, 0, true, &mut |e| {
+        names.push((e.ino, e.name.to_vec(), e.file_type));
+        false
+    })
+    .unwrap());
+    assert_eq!(names, [(5, b"abc".to_vec(), 1), (6, b"def".to_vec(), 1)]);
+    // Without file types the name length is 16 bits (here 0x0103: past the record).
+    assert!(dir::for_each(&block, 0, false, &mut |_| false).is_err());
+    for (rec, what) in [(6u16, "short"), (18, "odd"), (200, "past the block")] {
+        let mut b = block.clone();
+        b[4..6].copy_from_slice(&rec.to_le_bytes());
+        assert!(matches!(dir::for_each(&b, 0, true, &mut |_| false), Err(ImageError::Corrupt { .. })), "{what}");
+    }
+    let mut b = block.clone();
+    b[6] = 20;
+    assert!(dir::for_each(&b, 0, true, &mut |_| false).is_err());
+    // A 64 KiB block's single entry stores its length as 0.
+    let mut big = vec![0u8; 65536];
+    entry(&mut big, 0, 7, 0, b"x");
+    let mut n = 0;
+    dir::for_each(&big, 0, true, &mut |_| {
+        n += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn extent_nodes() {
+    let mut node = vec![0u8; 60];
+    let hdr = |n: &mut Vec<u8>, entries: u16, max: u16, depth: u16| {
+        n[0..2].copy_from_slice(&0xF30Au16.to_le_bytes());
+        n[2..4].copy_from_slice(&entries.to_le_bytes());
+        n[4..6].copy_from_slice(&max.to_le_bytes());
+        n[6..8].copy_from_slice(&depth.to_le_bytes());
+    };
+    hdr(&mut node, 2, 4, 1);
+    // Index entries starting at logical blocks 10 and 20.
+    node[12..16].copy_from_slice(&10u32.to_le_bytes());
+    node[16..20].copy_from_slice(&100u32.to_le_bytes());
+    node[24..28].copy_from_slice(&20u32.to_le_bytes());
+    node[28..32].copy_from_slice(&200u32.to_le_bytes());
+    let (e, _, d) = inode::extent_header(&node, 0).unwrap();
+    assert!(matches!(inode::extent_step(&node, e, d, 3, 50), Some(Step::Leaf(Run::Zeros { count: 7 }))));
+    assert!(matches!(inode::extent_step(&node, e, d, 12, 50), Some(Step::Child { pblk: 100, next_start: Some(20) })));
+    assert!(matches!(inode::extent_step(&node, e, d, 25, 50), Some(Step::Child { pblk: 200, next_start: None })));
+    assert!(matches!(inode::extent_step(&node, 0, d, 25, 50), Some(Step::Leaf(Run::Zeros { count: 25 }))));
+    // Leaves: an unwritten extent reads as zeros.
+    hdr(&mut node, 1, 4, 0);
+    node[12..16].copy_from_slice(&0u32.to_le_bytes());
+    node[16..18].copy_from_slice(&(32768u16 + 5).to_le_bytes());
+    assert!(matches!(inode::extent_step(&node, 1, 0, 2, 50), Some(Step::Leaf(Run::Zeros { count: 3 }))));
+    assert!(matches!(inode::extent_step(&node, 1, 0, 9, 50), Some(Step::Leaf(Run::Zeros { count: 41 }))));
+    // Bad headers.
+    assert!(matches!(inode::extent_header(&[0u8; 12], 0), Err(ImageError::BadSignature { .. })));
+    hdr(&mut node, 5, 4, 0);
+    assert!(matches!(inode::extent_header(&node, 0), Err(ImageError::BadField { .. })));
+    hdr(&mut node, 1, 4, 6);
+    assert!(matches!(inode::extent_header(&node, 0), Err(ImageError::BadField { .. })));
+}
+
+#[test]
+fn inline_attributes() {
+    let mut raw = vec![0u8; 256];
+    raw[0..2].copy_from_slice(&0x81A4u16.to_le_bytes());
+    raw[4..8].copy_from_slice(&64u32.to_le_bytes());
+    raw[0x20..0x24].copy_from_slice(&inode::FLAG_INLINE_DATA.to_le_bytes());
+    raw[0x80..0x82].copy_from_slice(&32u16.to_le_bytes());
+    // No attribute area: an inline file larger than i_block is corrupt.
+    assert!(Inode::parse(12, 0, &raw, true).is_err());
+    assert!(Inode::parse(12, 0, &raw, false).is_err());
+    // system.data with 4 bytes, after an unrelated attribute.
+    let at = 160;
+    raw[at..at + 4].copy_from_slice(&0xEA02_0000u32.to_le_bytes());
+    let e1 = at + 4;
+    raw[e1] = 3;
+    raw[e1 + 1] = 1;
+    raw[e1 + 16..e1 + 19].copy_from_slice(b"foo");
+    let e2 = e1 + 20;
+    raw[e2] = 4;
+    raw[e2 + 1] = 7;
+    raw[e2 + 2..e2 + 4].copy_from_slice(&60u16.to_le_bytes());
+    raw[e2 + 8..e2 + 12].copy_from_slice(&4u32.to_le_bytes());
+    raw[e2 + 16..e2 + 20].copy_from_slice(b"data");
+    raw[e1 + 60..e1 + 64].copy_from_slice(b"WXYZ");
+    let i = Inode::parse(12, 0, &raw, true).unwrap();
+    assert_eq!(i.inline_tail, b"WXYZ");
+    assert_eq!(i.inline_bytes().count(), 64);
+    // A value in another inode is refused.
+    raw[e2 + 4] = 9;
+    assert!(Inode::parse(12, 0, &raw, true).is_err());
+}
+
+/// A volume made by mke2fs (skipped when it is missing).
+fn mkfs(extra: &[&str], files: &[(&str, &[u8])]) -> Option<Vec<u8>> {
+    let dir = std::env::temp_dir().join(format!("regnet-ext4-unit-{}-{}", std::process::id(), extra.join("_")));
+    let _ = std::fs::remove_dir_all(&dir);
+    let stage = dir.join("s");
+    std::fs::create_dir_all(&stage).unwrap();
+    for (p, d) in files {
+        let p = stage.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, d).unwrap();
+    }
+    let img = dir.join("i");
+    let ok = std::process::Command::new("mke2fs")
+        .args(["-q", "-F", "-b", "1024", "-d"])
+        .arg(&stage)
+        .args(extra)
+        .arg(&img)
+        .arg("2M")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let out = ok.then(|| std::fs::read(&img).unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+    if out.is_none() {
+        eprintln!("skipped: mke2fs is not available");
+    }
+    out
+}
+
+#[test]
+fn volume_level_bounds_and_errors() {
+    let Some(img) = mkfs(&["-t", "ext4", "-L", "unit"], &[("etc/a", b"hello"), ("d/x", b"1"), ("d/y", b"2")]) else {
+        return;
+    };
+    let mut fs = Ext4Fs::open(Box::new(Mem(img.clone())), &ImageLimits::default()).unwrap();
+    assert_eq!(fs.label().as_deref(), Some("unit"));
+    assert_eq!(fs.uuid_string().len(), 36);
+    assert_eq!(fs.uuid().len(), 16);
+    assert_eq!(fs.block_size(), 1024);
+    assert!(format!("{fs:?}").contains("unit"));
+    assert!(fs.bytes_read() > 0);
+    let etc = fs.lookup(2, b"etc").unwrap().unwrap();
+    let d = fs.lookup(2, b"d").unwrap().unwrap();
+    let a = fs.lookup(etc, b"a").unwrap().unwrap();
+    assert_eq!(fs.lookup(etc, b"nope").unwrap(), None);
+    assert!(matches!(fs.read_dir(d, 1), Err(ImageError::LimitExceeded { .. })));
+    assert_eq!(fs.read_dir(d, 2).unwrap().len(), 2);
+    assert!(matches!(fs.read_dir(a, 10), Err(ImageError::BadField { .. })));
+    assert!(matches!(fs.read_link(a, 10), Err(ImageError::BadField { .. })));
+    assert!(fs.stat(0).is_err() && fs.stat(u64::MAX).is_err());
+    let mut buf = [0u8; 16];
+    assert_eq!(fs.read_at(a, 1, &mut buf).unwrap(), 4);
+    assert_eq!(&buf[..4], b"ello");
+
+    // The read budget and the directory bound.
+    let mut l = ImageLimits::default();
+    l.max_ext4_read_bytes = 2500;
+    assert!(matches!(
+        Ext4Fs::open(Box::new(Mem(img.clone())), &l).and_then(|mut f| f.read_dir(2, 100)),
+        Err(ImageError::LimitExceeded { limit: "max_ext4_read_bytes", .. })
+    ));
+    let mut l = ImageLimits::default();
+    l.max_ext4_dir_bytes = 100;
+    let mut f = Ext4Fs::open(Box::new(Mem(img.clone())), &l).unwrap();
+    assert!(matches!(f.read_dir(2, 100), Err(ImageError::LimitExceeded { limit: "max_ext4_dir_bytes", .. })));
+
+    // Warnings from the superblock's state and features.
+    let mut v = img.clone();
+    v[1024 + 0x60] |= superblock::INCOMPAT_RECOVER as u8;
+    v[1024 + 0x3A] = 3;
+    let f = Ext4Fs::open(Box::new(Mem(v.clone())), &ImageLimits::default()).unwrap();
+    assert_eq!(f.warnings().len(), 2, "{:?}", f.warnings());
+    v[1024 + 0x60] &= !(superblock::INCOMPAT_RECOVER as u8);
+    v[1024 + 0x3A] = 0;
+    let f = Ext4Fs::open(Box::new(Mem(v)), &ImageLimits::default()).unwrap();
+    assert_eq!(f.warnings().len(), 1);
+
+    // Too small for a superblock.
+    assert!(matches!(Ext4Fs::open(Box::new(Mem(vec![0; 100])), &l), Err(ImageError::Truncated { .. })));
+}
+
+#[test]
+fn encrypted_uninit_and_block_maps() {
+    let Some(img) = mkfs(&["-t", "ext2"], &[("f", &[7u8; 3000])]) else { return };
+    let mut fs = Ext4Fs::open(Box::new(Mem(img.clone())), &ImageLimits::default()).unwrap();
+    let f = fs.lookup(2, b"f").unwrap().unwrap();
+    let inode = fs.inode(f).unwrap();
+    // Past what 1 KiB block maps address, and inside a missing indirect block.
+    assert_eq!(fs.map_blocks(&inode, u64::MAX / 2).unwrap(), Run::Zeros { count: u64::MAX });
+    assert!(matches!(fs.map_blocks(&inode, 12).unwrap(), Run::Zeros { count: 256 }));
+    assert!(matches!(fs.map_blocks(&inode, 12 + 256 + 5).unwrap(), Run::Zeros { count: 65531 }));
+    assert!(matches!(fs.map_blocks(&inode, 1).unwrap(), Run::Mapped { count: 1, .. }));
+    // Encrypted: refused.
+    let mut enc = inode.clone();
+    enc.flags |= inode::FLAG_ENCRYPT;
+    assert!(matches!(fs.read_inode(&enc, 0, &mut [0u8; 4]), Err(ImageError::Unsupported(_))));
+    enc.mode = Mode::Dir;
+    assert!(matches!(fs.scan_dir(&enc, &mut |_| false), Err(ImageError::Unsupported(_))));
+    // A damaged extent root on a file flagged for extents.
+    let mut ext = inode.clone();
+    ext.flags |= inode::FLAG_EXTENTS;
+    assert!(fs.read_inode(&ext, 0, &mut [0u8; 4]).is_err());
+    // An uninitialised inode table reads as unused inodes (with group checksums on).
+    let Some(img) = mkfs(&["-t", "ext4", "-O", "^has_journal"], &[("g", b"x")]) else { return };
+    let mut v = img.clone();
+    v[1024 + 0x64] |= superblock::RO_COMPAT_GDT_CSUM as u8;
+    let desc = 2048usize; // 1 KiB blocks: descriptors in block 2.
+    let last_group = 1usize;
+    v[desc + 64 * last_group + 0x12] |= BG_INODE_UNINIT as u8;
+    v[desc + 32 * last_group + 0x12] |= BG_INODE_UNINIT as u8;
+    let mut fs = Ext4Fs::open(Box::new(Mem(v)), &ImageLimits::default()).unwrap();
+    let ipg = fs.sb.inodes_per_group;
+    if fs.sb.groups > 1 {
+        assert_eq!(fs.stat(ipg + 1).unwrap().kind, NodeKind::Other);
+    }
+}
