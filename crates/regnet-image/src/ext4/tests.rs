@@ -257,14 +257,12 @@ fn volume_level_bounds_and_errors() {
     assert_eq!(&buf[..4], b"ello");
 
     // The read budget and the directory bound.
-    let mut l = ImageLimits::default();
-    l.max_ext4_read_bytes = 2500;
+    let l = ImageLimits { max_ext4_read_bytes: 2500, ..Default::default() };
     assert!(matches!(
         Ext4Fs::open(Box::new(Mem(img.clone())), &l).and_then(|mut f| f.read_dir(2, 100)),
         Err(ImageError::LimitExceeded { limit: "max_ext4_read_bytes", .. })
     ));
-    let mut l = ImageLimits::default();
-    l.max_ext4_dir_bytes = 100;
+    let l = ImageLimits { max_ext4_dir_bytes: 100, ..Default::default() };
     let mut f = Ext4Fs::open(Box::new(Mem(img.clone())), &l).unwrap();
     assert!(matches!(f.read_dir(2, 100), Err(ImageError::LimitExceeded { limit: "max_ext4_dir_bytes", .. })));
 
