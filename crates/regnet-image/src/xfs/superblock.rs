@@ -4,7 +4,7 @@
 //! dblocks @8, rblocks @16, uuid @32, logstart @48, rootino @56, agblocks @84, agcount @88,
 //! logblocks @96, versionnum @100, sectsize @102, inodesize @104, inopblock @106, fname @108 (12
 //! bytes), blocklog @120, sectlog @121, inodelog @122, inopblog @123, agblklog @124, inprogress
-//! @126, dirblklog @192, features2 @200, v5 feature words @208 (compat), @212 (ro_compat), @216
+//! @126, dirblklog @192, features2 @200, bad_features2 @204, v5 feature words @208 (compat), @212 (ro_compat), @216
 //! (incompat), @220 (log_incompat).
 
 use super::be::{u16_at, u32_at, u64_at, u8_at};
@@ -164,9 +164,11 @@ impl Geometry {
             }
             (incompat & INCOMPAT_FTYPE != 0, incompat & INCOMPAT_NEEDSREPAIR != 0)
         } else {
-            // features2 counts only when the MOREBITS bit says so.
+            // features2 counts only when the MOREBITS bit says so; old kernels wrote it at
+            // bad_features2 (@204) instead, so both are read, as xfs_repair does.
             let more = versionnum & 0x8000 != 0;
-            (more && u32f(200, "sb_features2")? & FEATURES2_FTYPE != 0, false)
+            let features2 = u32f(200, "sb_features2")? | u32f(204, "sb_bad_features2")?;
+            (more && features2 & FEATURES2_FTYPE != 0, false)
         };
         let label = sb.get(108..120).map(|n| {
             let end = n.iter().position(|&b| b == 0).unwrap_or(n.len());

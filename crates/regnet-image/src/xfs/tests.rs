@@ -624,3 +624,15 @@ fn cached_maps_stay_within_one_budget() {
         assert_eq!(fs.read_dir(66, 10).unwrap().len(), 1);
     }
 }
+
+#[test]
+fn v4_ftype_in_bad_features2() {
+    let mut img = Img::new(false, false);
+    put(&mut img.b, 100, &0xb4a4u16.to_be_bytes());
+    put(&mut img.b, 204, &0x200u32.to_be_bytes());
+    let root = short_dir(64, &[("f", 67, 1)], true, false);
+    img.inode(64, DIR, 1, root.len() as u64, 0, &root);
+    let mut fs = img.fs().unwrap();
+    let e = fs.read_dir(64, 10).unwrap();
+    assert_eq!((e[0].name.as_slice(), e[0].id, e[0].kind), (&b"f"[..], 67, Some(NodeKind::File)));
+}
