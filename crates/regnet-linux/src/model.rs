@@ -177,3 +177,25 @@ pub struct LinuxNetwork {
     /// Everything odd.
     pub warnings: Vec<Warning>,
 }
+
+/// Bounds on what reading a guest's configuration may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Largest configuration file read (a bigger one is a `bad_file` warning, never read).
+    pub max_file_bytes: u64,
+    /// Most configuration files read per stack (beyond, a warning).
+    pub max_files: usize,
+    /// Most interfaces per stack (beyond, a warning).
+    pub max_interfaces: usize,
+    /// Deepest nesting of a structured file (YAML, includes), and most `source` inclusions.
+    pub max_depth: usize,
+    /// Most YAML nodes (after aliases are expanded) or lines per file.
+    pub max_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_file_bytes: 1 << 20, max_files: 10_000, max_interfaces: 4096, max_depth: 64, max_nodes: 1_000_000 }
+    }
+}
