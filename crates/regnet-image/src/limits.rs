@@ -49,7 +49,7 @@ impl Default for ImageLimits {
             max_chain_depth: 16,
             max_ntfs_records: 1_000_000,
             max_ext4_read_bytes: 4 << 30,
-            max_ext4_dir_bytes: 64 << 20,
+            max_ext4_dir_bytes: 16 << 20,
             max_file_bytes: 512 << 20,
             max_bytes_read: 8 << 30,
             max_lvm_metadata_bytes: 1 << 20,

@@ -348,6 +348,19 @@ fn ext4_hostile_cases() {
     assert!(matches!(g.list("/etc/loop"), Err(ImageError::Corrupt { .. })));
     rest_reads_view(&mut g);
 
+    // A directory whose extents map two logical blocks to one block.
+    let (many_at, _) = base.inode_at("/etc/many");
+    let first = base.first_block("/etc/many") as u32;
+    let root = many_at + 0x28;
+    let mut v = Patched::new(&base.bytes);
+    v.put(root, &[0x0A, 0xF3, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0]);
+    v.u32(root + 12, 0).u16(root + 16, 1).u16(root + 18, 0).u32(root + 20, first);
+    v.u32(root + 24, 1).u16(root + 28, 1).u16(root + 30, 0).u32(root + 32, first);
+    let fs = attempt(&v, "dir_block_twice").unwrap();
+    let mut g = GuestView::new(Box::new(fs), Default::default());
+    assert!(matches!(g.list("/etc/many"), Err(ImageError::Corrupt { .. })));
+    rest_reads_view(&mut g);
+
     // Bad group descriptors: group 0's inode table past the volume (nothing reads: the root is
     // there), the last group's (the rest still reads).
     let gdt = base.block; // 4 KiB blocks: the descriptors follow the superblock's block.

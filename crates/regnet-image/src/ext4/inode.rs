@@ -37,6 +37,10 @@ pub(crate) struct Inode {
     pub mode: Mode,
     pub size: u64,
     pub flags: u32,
+    /// `i_blocks` (512-byte units, or blocks with `huge_file`: only compared with 0 here).
+    pub blocks: u64,
+    /// `i_file_acl`: the extended-attribute block, 0 when none.
+    pub file_acl: u64,
     /// `i_block`: 60 bytes (extent root, block map, fast link target or inline data).
     pub block: [u8; 60],
     /// The inline `system.data` attribute's value, when the inode has inline data.
@@ -61,7 +65,9 @@ impl Inode {
         if let Some(b) = bytes(raw, 0x28, 60) {
             block.copy_from_slice(b);
         }
-        let mut inode = Inode { ino, at, mode, size, flags, block, inline_tail: Vec::new() };
+        let blocks = (u64::from(u16_at(raw, 0x74).unwrap_or(0)) << 32) | u64::from(u32_at(raw, 0x1C).unwrap_or(0));
+        let file_acl = (u64::from(u16_at(raw, 0x76).unwrap_or(0)) << 32) | u64::from(u32_at(raw, 0x68).unwrap_or(0));
+        let mut inode = Inode { ino, at, mode, size, flags, blocks, file_acl, block, inline_tail: Vec::new() };
         if flags & FLAG_INLINE_DATA != 0 {
             if !inline_data {
                 return Err(inode.corrupt("has the inline-data flag on a volume without the inline_data feature"));
@@ -84,6 +90,13 @@ impl Inode {
     /// True when the inode's bytes are in the inode itself.
     pub(crate) fn is_inline(&self) -> bool {
         self.flags & FLAG_INLINE_DATA != 0
+    }
+
+    /// True for a link whose target is in `i_block` (the kernel's rule: no blocks but an
+    /// extended-attribute block, and a target that fits).
+    pub(crate) fn is_fast_link(&self, block_size: u64) -> bool {
+        let ea = if self.file_acl != 0 { block_size / 512 } else { 0 };
+        !self.is_inline() && self.size < 60 && (self.blocks == 0 || self.blocks == ea)
     }
 
     /// The inline bytes, `i_block` then the attribute's value, cut to the file's size.

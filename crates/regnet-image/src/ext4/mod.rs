@@ -49,6 +49,8 @@ use superblock::Superblock;
 
 /// Metadata blocks kept in memory (descriptor, inode table, extent, indirect, directory blocks).
 const CACHE_BLOCKS: usize = 64;
+/// Recent lookups remembered (a path that walks one folder again and again costs one scan).
+const LOOKUPS_REMEMBERED: usize = 256;
 /// `bg_flags`: the group's inode table is not initialised (its inodes are all unused).
 const BG_INODE_UNINIT: u16 = 0x1;
 
@@ -73,6 +75,8 @@ pub struct Ext4Fs {
     bytes_read: u64,
     cache: Vec<(u64, Arc<[u8]>)>,
     cache_next: usize,
+    lookups: Vec<(NodeId, Vec<u8>, Option<NodeId>)>,
+    lookups_next: usize,
     warnings: Vec<String>,
 }
 
@@ -131,7 +135,17 @@ impl Ext4Fs {
         if sb.compat & superblock::COMPAT_HAS_JOURNAL == 0 && sb.incompat & superblock::INCOMPAT_RECOVER != 0 {
             warnings.push("ext4: the recovery flag is set on a volume without a journal".to_owned());
         }
-        let mut fs = Ext4Fs { volume, sb, limits: *limits, bytes_read: 0, cache: Vec::new(), cache_next: 0, warnings };
+        let mut fs = Ext4Fs {
+            volume,
+            sb,
+            limits: *limits,
+            bytes_read: 0,
+            cache: Vec::new(),
+            cache_next: 0,
+            lookups: Vec::new(),
+            lookups_next: 0,
+            warnings,
+        };
         let root = fs.inode(2)?;
         if root.mode != Mode::Dir {
             return Err(root.corrupt("(the root) is not a directory"));
@@ -428,6 +442,9 @@ impl Ext4Fs {
         }
         let end = self.size_blocks(dir);
         let mut lblk = 0u64;
+        // A real directory never uses a block twice; a crafted one that maps every logical block
+        // to one cached block would cost parsing without reading, so a repeat is an error.
+        let mut seen = std::collections::HashSet::new();
         // Each pass moves at least one block; `end` is bounded by max_ext4_dir_bytes.
         while lblk < end {
             match self.map(dir, lblk, end)? {
@@ -436,6 +453,9 @@ impl Ext4Fs {
                     let mut i = 0u64;
                     while i < count && lblk < end {
                         let p = pblk.saturating_add(i);
+                        if !seen.insert(p) {
+                            return Err(dir.corrupt("uses a directory block twice"));
+                        }
                         let block = self.block(p, "ext4 directory block")?;
                         let at = p.saturating_mul(self.sb.block_size);
                         if dir::for_each(&block, at, filetype, f)? {
@@ -488,6 +508,9 @@ impl FileSystem for Ext4Fs {
     }
 
     fn lookup(&mut self, dir: NodeId, name: &[u8]) -> Result<Option<NodeId>> {
+        if let Some((_, _, hit)) = self.lookups.iter().find(|(d, n, _)| *d == dir && n.as_slice() == name) {
+            return Ok(*hit);
+        }
         let inode = self.dir_inode(dir)?;
         let mut found = None;
         self.scan_dir(&inode, &mut |e| {
@@ -498,6 +521,13 @@ impl FileSystem for Ext4Fs {
                 false
             }
         })?;
+        let entry = (dir, name.to_vec(), found);
+        if self.lookups.len() < LOOKUPS_REMEMBERED {
+            self.lookups.push(entry);
+        } else if let Some(slot) = self.lookups.get_mut(self.lookups_next) {
+            *slot = entry;
+        }
+        self.lookups_next = self.lookups_next.wrapping_add(1) % LOOKUPS_REMEMBERED;
         Ok(found)
     }
 
@@ -554,7 +584,7 @@ impl FileSystem for Ext4Fs {
         }
         ImageLimits::check("max_link_bytes", inode.size, max as u64)?;
         let n = usize::try_from(inode.size).unwrap_or(usize::MAX);
-        if !inode.is_inline() && inode.size < 60 {
+        if inode.is_fast_link(self.sb.block_size) {
             // A fast link: the target is in i_block.
             return Ok(inode.block.get(..n).unwrap_or_default().to_vec());
         }
