@@ -13,7 +13,10 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod files;
+mod host;
 mod model;
+mod stack;
 
 pub use files::{FileKind, FilesError, GuestFiles, MemFiles};
+pub use host::canonical_mac;
 pub use model::*;
