@@ -101,7 +101,7 @@ impl FileSystem for HostFolder {
     fn stat(&mut self, node: NodeId) -> Result<NodeInfo> {
         let path = self.path(node)?;
         let meta = std::fs::symlink_metadata(path).map_err(|e| Self::io(path, e))?;
-        Ok(NodeInfo::new(node, kind_of(&meta), meta.len()))
+        Ok(NodeInfo::new(node, kind_of(&meta), meta.len()).with_owner(meta.uid(), meta.mode()))
     }
 
     fn lookup(&mut self, dir: NodeId, name: &[u8]) -> Result<Option<NodeId>> {

@@ -42,12 +42,23 @@ pub struct NodeInfo {
     pub kind: NodeKind,
     /// Its size in bytes (for a link, the length of its target).
     pub size: u64,
+    /// The owner's user ID, when the file system records one (ext4, XFS, a host folder).
+    pub uid: Option<u32>,
+    /// The permission bits (`0o600`), when the file system records them.
+    pub mode: Option<u32>,
 }
 
 impl NodeInfo {
-    /// A node's facts.
+    /// A node's facts (owner and mode unknown).
     pub fn new(id: NodeId, kind: NodeKind, size: u64) -> Self {
-        NodeInfo { id, kind, size }
+        NodeInfo { id, kind, size, uid: None, mode: None }
+    }
+
+    /// The same facts with the owner and permission bits (`mode & 0o7777` is kept).
+    pub fn with_owner(mut self, uid: u32, mode: u32) -> Self {
+        self.uid = Some(uid);
+        self.mode = Some(mode & 0o7777);
+        self
     }
 }
 
