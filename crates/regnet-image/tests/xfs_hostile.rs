@@ -570,3 +570,60 @@ fn the_read_budget_holds() {
         assert!(matches!(fs.read_dir(many, 5000), Err(ImageError::LimitExceeded { .. })), "{v}");
     }
 }
+
+/// A directory block holding one entry `name` → `ino` (file type `ft`), the rest unused.
+fn data_block(s: &Sb, name: &[u8], ino: u64, ft: u8) -> Vec<u8> {
+    let mut b = vec![0u8; s.blocksize as usize];
+    b[..4].copy_from_slice(if s.v5 { b"XDD3" } else { b"XD2D" });
+    let mut pos = if s.v5 { 64 } else { 16 };
+    b[pos..pos + 8].copy_from_slice(&ino.to_be_bytes());
+    b[pos + 8] = name.len() as u8;
+    b[pos + 9..pos + 9 + name.len()].copy_from_slice(name);
+    b[pos + 9 + name.len()] = ft;
+    pos += (9 + name.len() + 1 + 2).next_multiple_of(8);
+    b[pos..pos + 2].copy_from_slice(&0xffffu16.to_be_bytes());
+    let rest = s.blocksize as usize - pos;
+    b[pos + 2..pos + 4].copy_from_slice(&(rest as u16).to_be_bytes());
+    b
+}
+
+#[test]
+fn a_huge_directory_that_names_itself_ends_quickly() {
+    if tree().is_none() {
+        return;
+    }
+    for (v, base) in images() {
+        let s = sb(&base);
+        let many = ino(&base, "/many");
+        let mut vol = base.clone();
+        // 8,192 directory blocks (32 MiB, the most one scan reads): 8,191 map to a block with an
+        // entry "pad", the last to a block with "self" naming the directory itself. Each lookup
+        // of "self" scans them all.
+        let (pad, me) = (spare_block(&s, &vol, 0), spare_block(&s, &vol, 1));
+        vol.patch(s.fsb(pad), &data_block(&s, b"pad", many, 2));
+        vol.patch(s.fsb(me), &data_block(&s, b"self", many, 2));
+        let per_leaf = (s.blocksize as usize - if s.v5 { 72 } else { 24 }) / 16;
+        let recs: Vec<[u8; 16]> = (0..8192u64).map(|i| extent_rec(i, if i == 8191 { me } else { pad }, 1)).collect();
+        let mut ptrs = Vec::new();
+        for (i, chunk) in recs.chunks(per_leaf).enumerate() {
+            let leaf = spare_block(&s, &vol, 3 + i as u64);
+            vol.patch(s.fsb(leaf), &bmbt_block(&s, 0, chunk));
+            ptrs.push(((i * per_leaf) as u64, leaf));
+        }
+        let node = spare_block(&s, &vol, 2);
+        vol.patch(s.fsb(node), &bmbt_node(&s, 1, &ptrs));
+        make_btree_root(&mut vol, &s, many, 2, &[node]);
+        let mut fs = open(&vol).unwrap();
+        let t = Instant::now();
+        assert_eq!(fs.lookup(many, b"self").unwrap(), Some(many), "{v}");
+        eprintln!("{v}: one lookup {:?}", t.elapsed());
+        let t = Instant::now();
+        assert_eq!(fs.lookup(many, b"self").unwrap(), Some(many), "{v}");
+        eprintln!("{v}: again {:?}", t.elapsed());
+        let mut g = GuestView::new(Box::new(open(&vol).unwrap()), Default::default());
+        let path = format!("/many{}/x", "/self".repeat(4000));
+        let r = timed("a path through a huge self-naming directory", || g.read(&path));
+        assert!(matches!(r, Err(ImageError::LimitExceeded { limit: "max_table_bytes", .. })), "{v}: {r:?}");
+        still_reads(&vol, "huge self-naming directory");
+    }
+}

@@ -17,7 +17,8 @@
 //! How it stays bounded: every read goes through one per-volume budget
 //! ([`ImageLimits::max_bytes_read`]); a block map holds at most [`ImageLimits::max_table_bytes`]
 //! worth of extents, and its B+tree is walked with an explicit stack, levels strictly decreasing
-//! and a visited set; a directory scan reads at most `max_table_bytes` of directory blocks; reads
+//! and a visited set; a directory scan reads at most `max_table_bytes` of directory blocks, and all
+//! scans of the volume together eight times that; reads
 //! fill only the caller's buffer (holes and unwritten extents are zeros, no allocation by file
 //! size); nothing recurses. Byte offsets in errors count from the start of the volume.
 //!
@@ -95,6 +96,10 @@ const SYMLINK_MAX: u64 = 1024;
 /// `XSLM`, the v5 remote symbolic link block header (56 bytes).
 const XSLM: u32 = 0x5853_4c4d;
 const XSLM_HDR: usize = 56;
+/// Directory blocks scanned over a volume's life: at most this many times
+/// [`ImageLimits::max_table_bytes`] (256 MiB by default, where finding a guest's network files
+/// takes a few KiB), so lookups through a directory of 32 MiB that names itself end quickly.
+const DIR_SCAN_FACTOR: u64 = 8;
 /// Inodes and block maps kept for the next call.
 const CACHE: usize = 8;
 
@@ -130,6 +135,8 @@ pub struct XfsFs {
     limits: ImageLimits,
     warnings: Vec<String>,
     cache: Vec<Arc<std::sync::Mutex<Inode>>>,
+    /// Directory block bytes scanned over the volume's life (see [`DIR_SCAN_FACTOR`]).
+    dir_scanned: u64,
 }
 
 impl std::fmt::Debug for XfsFs {
@@ -187,7 +194,7 @@ impl XfsFs {
                 ));
             }
         }
-        Ok(XfsFs { disk, geo, limits: *limits, warnings, cache: Vec::new() })
+        Ok(XfsFs { disk, geo, limits: *limits, warnings, cache: Vec::new(), dir_scanned: 0 })
     }
 
     /// The volume label (`sb_fname`), if set.
@@ -337,6 +344,9 @@ impl XfsFs {
                     last = Some(db);
                     scanned = scanned.saturating_add(dbs);
                     ImageLimits::check("max_table_bytes", scanned, budget)?;
+                    self.dir_scanned = self.dir_scanned.saturating_add(dbs);
+                    let life = budget.saturating_mul(DIR_SCAN_FACTOR);
+                    ImageLimits::check("max_table_bytes", self.dir_scanned, life)?;
                     let logical = db << (self.geo.blocklog.saturating_add(dirblklog));
                     self.read_mapped(&map, logical, &mut block)?;
                     let block_at = self.physical(&map, logical);
@@ -354,8 +364,8 @@ impl XfsFs {
     /// error messages.
     fn physical(&self, map: &[Extent], logical: u64) -> u64 {
         let lb = logical >> self.geo.blocklog;
-        map.iter()
-            .find(|e| e.off <= lb && lb < e.end())
+        map.get(map.partition_point(|e| e.end() <= lb))
+            .filter(|e| e.off <= lb)
             .and_then(|e| self.geo.fsb_offset(e.start.saturating_add(lb.saturating_sub(e.off)), "", 0).ok())
             .unwrap_or(0)
     }

@@ -175,20 +175,19 @@ fn build() -> Option<Tree> {
 pub struct PatchedFile {
     pub file: Arc<File>,
     pub len: u64,
-    pub patches: BTreeMap<u64, u8>,
+    /// (offset, bytes), applied in order (a later patch wins).
+    pub patches: Arc<Vec<(u64, Vec<u8>)>>,
 }
 
 impl PatchedFile {
     pub fn open(path: &Path) -> Self {
         let file = File::open(path).unwrap();
         let len = file.metadata().unwrap().len();
-        PatchedFile { file: Arc::new(file), len, patches: BTreeMap::new() }
+        PatchedFile { file: Arc::new(file), len, patches: Arc::new(Vec::new()) }
     }
 
     pub fn patch(&mut self, offset: u64, bytes: &[u8]) {
-        for (i, b) in bytes.iter().enumerate() {
-            self.patches.insert(offset + i as u64, *b);
-        }
+        Arc::make_mut(&mut self.patches).push((offset, bytes.to_vec()));
     }
 
     pub fn read(&self, offset: u64, n: usize) -> Vec<u8> {
@@ -219,8 +218,13 @@ impl Volume for PatchedFile {
             });
         }
         self.file.read_exact_at(buf, offset).map_err(|e| regnet_image::ImageError::io("test volume", e))?;
-        for (&at, &b) in self.patches.range(offset..offset + buf.len() as u64) {
-            buf[(at - offset) as usize] = b;
+        let end = offset + buf.len() as u64;
+        for (at, bytes) in self.patches.iter() {
+            let (lo, hi) = ((*at).max(offset), (at + bytes.len() as u64).min(end));
+            if lo < hi {
+                buf[(lo - offset) as usize..(hi - offset) as usize]
+                    .copy_from_slice(&bytes[(lo - at) as usize..(hi - at) as usize]);
+            }
         }
         Ok(())
     }
