@@ -49,6 +49,9 @@ fn region(bytes: Vec<u8>) -> Region {
     Region::new(share(Box::new(RawDisk::new(src))), 0, len).unwrap()
 }
 
+/// Per VG: its name, and per LV its name and whether it reads (or why not).
+type VgOutcome = (String, Vec<(String, Result<(), String>)>);
+
 /// What one input came to.
 #[derive(Debug)]
 enum Outcome {
@@ -57,7 +60,7 @@ enum Outcome {
     /// Probing failed with this error.
     Probe(ImageError),
     /// Assembled: per VG, per LV, readable or why not; and the VGs' warnings.
-    Vgs(Vec<(String, Vec<(String, Result<(), String>)>)>, Vec<String>),
+    Vgs(Vec<VgOutcome>, Vec<String>),
 }
 
 /// Probes, assembles, opens every LV and reads near its edges; timed and allocation-checked.
@@ -285,10 +288,7 @@ fn nesting_bombs_and_huge_lists() {
         ("a list of 500,000 items", format!("{text}big = [{}]\n", "1,".repeat(fit / 2 - 40_000))),
         (
             "250,000 keys",
-            format!(
-                "{text}{}",
-                (0..250_000).map(|i| format!("k{i:x}=1\n")).collect::<String>()[..fit - 40_000].to_string()
-            ),
+            format!("{text}{}", &(0..250_000).map(|i| format!("k{i:x}=1\n")).collect::<String>()[..fit - 40_000]),
         ),
         ("closing braces only", "}".repeat(fit)),
         ("an unterminated string", format!("a = \"{}", "x".repeat(fit - 10))),

@@ -606,3 +606,22 @@ fn byte_flips_and_truncations_end_in_a_result() {
         let _ = probe_bytes(good[..len].to_vec());
     }
 }
+
+#[test]
+fn offsets_that_overflow_64_bits_and_scan_errors() {
+    // Extents of 2^32 - 1 sectors (2 TiB each) at physical extent 2^32 - 10: past 2^64 bytes.
+    let mut vg = one_pv_vg("ovf", vec![LvSpec::new("lv", vec![SegSpec::linear(0, 1, "pv0", 4294967285)])]);
+    vg.pvs[0].pe_count = Some(4294967295);
+    let text = vg.text().replacen("extent_size = 8", "extent_size = 4294967295", 1);
+    let pvs = vec![pv(pv_with_text(&vg, &text))];
+    let vgs = assemble(&pvs, &limits()).unwrap();
+    assert!(vgs[0].lvs[0].readable.as_ref().unwrap_err().contains("64-bit"), "{:?}", vgs[0].lvs[0].readable);
+    assert!(matches!(open_lv(&vgs[0], &pvs, "lv"), Err(ImageError::Corrupt { .. })));
+    // scan: a damaged PV is reported by the index of its region.
+    let mut bad = sample("linear.img");
+    bad[512 + 100] ^= 1;
+    let (found, errors) = scan(&[whole(sample("linear.img")), whole(bad)], &limits());
+    assert_eq!(found.len(), 1);
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].0, 1);
+}
