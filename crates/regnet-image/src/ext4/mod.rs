@@ -86,6 +86,7 @@ impl std::fmt::Debug for Ext4Fs {
             .field("label", &self.label())
             .field("block_size", &self.sb.block_size)
             .field("blocks", &self.sb.blocks_count)
+            .field("groups", &self.sb.groups)
             .field("bytes_read", &self.bytes_read)
             .finish()
     }
@@ -108,17 +109,6 @@ impl Ext4Fs {
         let mut raw = [0u8; superblock::SUPERBLOCK_LEN];
         volume.read_exact_at(superblock::SUPERBLOCK_OFFSET, &mut raw)?;
         let sb = Superblock::parse(&raw, len)?;
-        // The descriptor of the last group must lie inside the file system (classic layout:
-        // the table is contiguous, so it all does).
-        let last = sb.groups.saturating_sub(1);
-        if sb.descriptor_location(last).is_none() {
-            return Err(ImageError::BadField {
-                what: "ext4 group descriptor table",
-                offset: superblock::SUPERBLOCK_OFFSET,
-                value: sb.groups,
-                expected: "a group count whose descriptors fit inside the file system",
-            });
-        }
         let mut warnings = Vec::new();
         if sb.incompat & superblock::INCOMPAT_RECOVER != 0 {
             warnings.push(
@@ -539,7 +529,7 @@ impl FileSystem for Ext4Fs {
             if e.name == b"." || e.name == b".." {
                 return false;
             }
-            if out.len() >= max {
+            if out.len() >= max || out.try_reserve(1).is_err() {
                 over = true;
                 return true;
             }
@@ -550,10 +540,6 @@ impl FileSystem for Ext4Fs {
                 3..=6 => Some(NodeKind::Other),
                 _ => None,
             };
-            if out.try_reserve(1).is_err() {
-                over = true;
-                return true;
-            }
             out.push(DirEntry::new(e.name.to_vec(), u64::from(e.ino), kind));
             false
         })?;
@@ -589,11 +575,8 @@ impl FileSystem for Ext4Fs {
             return Ok(inode.block.get(..n).unwrap_or_default().to_vec());
         }
         let mut out = Vec::new();
-        out.try_reserve_exact(n).map_err(|_| ImageError::LimitExceeded {
-            limit: "max_link_bytes",
-            value: inode.size,
-            max: max as u64,
-        })?;
+        let too_big = || ImageError::LimitExceeded { limit: "max_link_bytes", value: inode.size, max: max as u64 };
+        out.try_reserve_exact(n).map_err(|_| too_big())?;
         out.resize(n, 0);
         let got = self.read_inode(&inode, 0, &mut out)?;
         out.truncate(got);

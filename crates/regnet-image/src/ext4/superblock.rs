@@ -33,8 +33,12 @@ pub(crate) const INCOMPAT_LARGEDIR: u32 = 0x4000;
 pub(crate) const INCOMPAT_INLINE_DATA: u32 = 0x8000;
 pub(crate) const INCOMPAT_ENCRYPT: u32 = 0x10000;
 pub(crate) const INCOMPAT_CASEFOLD: u32 = 0x20000;
-/// Every incompatible feature this reader understands; any other bit makes the volume unreadable.
-pub(crate) const INCOMPAT_KNOWN: u32 = INCOMPAT_FILETYPE
+/// Every incompatible feature this reader knows (three of them are refused by name below); any
+/// other bit makes the volume unreadable.
+pub(crate) const INCOMPAT_KNOWN: u32 = INCOMPAT_COMPRESSION
+    | INCOMPAT_JOURNAL_DEV
+    | INCOMPAT_DIRDATA
+    | INCOMPAT_FILETYPE
     | INCOMPAT_RECOVER
     | INCOMPAT_META_BG
     | INCOMPAT_EXTENTS

@@ -303,7 +303,7 @@ fn encrypted_uninit_and_block_maps() {
     ext.flags |= inode::FLAG_EXTENTS;
     assert!(fs.read_inode(&ext, 0, &mut [0u8; 4]).is_err());
     // An uninitialised inode table reads as unused inodes (with group checksums on).
-    let Some(img) = mkfs(&["-t", "ext4", "-O", "^has_journal"], &[("g", b"x")]) else { return };
+    let Some(img) = mkfs(&["-t", "ext4", "-g", "256", "-O", "^has_journal"], &[("g", b"x")]) else { return };
     let mut v = img.clone();
     v[1024 + 0x64] |= superblock::RO_COMPAT_GDT_CSUM as u8;
     let desc = 2048usize; // 1 KiB blocks: descriptors in block 2.
@@ -312,7 +312,44 @@ fn encrypted_uninit_and_block_maps() {
     v[desc + 32 * last_group + 0x12] |= BG_INODE_UNINIT as u8;
     let mut fs = Ext4Fs::open(Box::new(Mem(v)), &ImageLimits::default()).unwrap();
     let ipg = fs.sb.inodes_per_group;
-    if fs.sb.groups > 1 {
-        assert_eq!(fs.stat(ipg + 1).unwrap().kind, NodeKind::Other);
+    assert!(fs.sb.groups > 1);
+    assert_eq!(fs.stat(ipg + 1).unwrap().kind, NodeKind::Other);
+}
+
+#[test]
+fn index_nodes_lookups_and_journal_flags() {
+    let Some(mut img) = mkfs(&["-t", "ext4", "-O", "^has_journal"], &[("f", b"12345")]) else { return };
+    // A leaf in the volume's last block (free in a 2 MiB volume with one small file) mapping
+    // logical block 0 to block 2046, and a root of two index entries both pointing at it.
+    let leaf = 2047usize * 1024;
+    img[leaf..leaf + 12].copy_from_slice(&[0x0A, 0xF3, 1, 0, 84, 0, 0, 0, 0, 0, 0, 0]);
+    img[leaf + 12..leaf + 16].copy_from_slice(&0u32.to_le_bytes());
+    img[leaf + 16..leaf + 18].copy_from_slice(&1u16.to_le_bytes());
+    img[leaf + 20..leaf + 24].copy_from_slice(&2046u32.to_le_bytes());
+    img[2046 * 1024..2046 * 1024 + 4].copy_from_slice(b"DATA");
+    // The recovery flag on a volume without a journal.
+    img[1024 + 0x60] |= superblock::INCOMPAT_RECOVER as u8;
+    let mut fs = Ext4Fs::open(Box::new(Mem(img)), &ImageLimits::default()).unwrap();
+    assert_eq!(fs.warnings().len(), 2, "{:?}", fs.warnings());
+    let f = fs.lookup(2, b"f").unwrap().unwrap();
+    let mut inode = fs.inode(f).unwrap();
+    let mut root = [0u8; 60];
+    root[..12].copy_from_slice(&[0x0A, 0xF3, 2, 0, 4, 0, 1, 0, 0, 0, 0, 0]);
+    root[16..20].copy_from_slice(&2047u32.to_le_bytes());
+    root[24..28].copy_from_slice(&5u32.to_le_bytes());
+    root[28..32].copy_from_slice(&2047u32.to_le_bytes());
+    inode.block = root;
+    inode.size = 10 * 1024;
+    assert_eq!(fs.map(&inode, 0, 10).unwrap(), Run::Mapped { pblk: 2046, count: 1 });
+    assert_eq!(fs.map(&inode, 2, 10).unwrap(), Run::Zeros { count: 3 });
+    assert_eq!(fs.map(&inode, 6, 10).unwrap(), Run::Zeros { count: 4 });
+    let mut buf = [0u8; 6];
+    assert_eq!(fs.read_inode(&inode, 0, &mut buf).unwrap(), 6);
+    assert_eq!(&buf, b"DATA\0\0");
+    // More lookups than are remembered.
+    for i in 0..300u32 {
+        assert_eq!(fs.lookup(2, format!("n{i}").as_bytes()).unwrap(), None);
     }
+    assert_eq!(fs.lookup(2, b"f").unwrap(), Some(f));
+    assert_eq!(fs.lookups.len(), LOOKUPS_REMEMBERED);
 }
