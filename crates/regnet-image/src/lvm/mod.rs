@@ -62,6 +62,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use vg::{Problem, VgMeta};
 
+/// The most metadata areas of one PV that are read.
+const MAX_MDAS: usize = 2;
+
 /// A physical volume: a region that starts with an LVM2 label.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -89,8 +92,8 @@ pub struct PhysicalVolume {
 }
 
 /// Looks for an LVM2 physical volume in `region`: `Ok(None)` when none of sectors 0–3 starts
-/// with `LABELONE`. Reads the label sectors and, for each metadata area, its header and text (at
-/// most [`ImageLimits::max_lvm_metadata_bytes`] each).
+/// with `LABELONE`. Reads the label sectors and, for each metadata area (the first two: LVM
+/// writes no more), its header and text (at most [`ImageLimits::max_lvm_metadata_bytes`] each).
 ///
 /// Errors: a `LABELONE` sector that is not a valid label (CRC, sector number, type, PV header),
 /// and a PV whose every metadata copy is damaged (header CRC, magic, location, text CRC, text
@@ -109,7 +112,16 @@ pub fn probe(region: &Region, limits: &ImageLimits) -> Result<Option<PhysicalVol
     }
     let mut best: Option<VgMeta> = None;
     let mut errors = Vec::new();
-    for &area in &label.metadata_areas {
+    // LVM writes at most two metadata areas (`--pvmetadatacopies 2`); more would only multiply
+    // the text read and parsed, so the rest are left unread.
+    if label.metadata_areas.len() > MAX_MDAS {
+        warnings.push(format!(
+            "PV {}: its header lists {} metadata areas; LVM writes at most {MAX_MDAS}, and only the first {MAX_MDAS} are read",
+            label.uuid,
+            label.metadata_areas.len()
+        ));
+    }
+    for &area in label.metadata_areas.iter().take(MAX_MDAS) {
         let meta = mda::read_text(region, area, limits).and_then(|t| match t {
             None => Ok(None),
             Some(t) => {

@@ -625,3 +625,24 @@ fn offsets_that_overflow_64_bits_and_scan_errors() {
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].0, 1);
 }
+
+#[test]
+fn at_most_two_metadata_areas_are_read_and_lvs_are_volumes() {
+    // A header listing five areas (all the same one): two are read, with a warning.
+    let mut layout = PvLayout::small("five", 256 * KIB);
+    layout.mdas = vec![(4096, 28 * KIB); 5];
+    let vg = {
+        let mut v = VgSpec::new("five", 8);
+        v.pvs.push(w::PvRef { name: "pv0".into(), layout: layout.clone(), pe_count: None });
+        v.lvs.push(LvSpec::new("lv", vec![SegSpec::linear(0, 1, "pv0", 0)]));
+        v
+    };
+    let mut img = PvImage::new(layout);
+    img.commit_at(0, 512, &vg.text());
+    let p = pv(img.bytes);
+    assert_eq!(p.seqno, Some(1));
+    assert!(p.warnings.iter().any(|w| w.contains("5 metadata areas")), "{:?}", p.warnings);
+    let vgs = assemble(std::slice::from_ref(&p), &limits()).unwrap();
+    let v: Box<dyn Volume> = Box::new(open_lv(&vgs[0], &[p], "lv").unwrap());
+    assert_eq!(v.len(), 4096);
+}

@@ -322,6 +322,7 @@ fn read_segment(
 /// Marks the COW store of each old-style snapshot (the LV a `snapshot` segment names in
 /// `cow_store`): its bytes are the snapshot's exception store, not a file system.
 fn mark_cow_stores(tree: &Tree, lv_section: &Section, lvs: &mut [LvMeta]) {
+    let index: HashMap<String, usize> = lvs.iter().enumerate().map(|(i, l)| (l.name.clone(), i)).collect();
     for lv in tree.children(lv_section) {
         for seg in tree.children(lv) {
             if !matches!(seg.get("type"), Some(Value::Str(t)) if t.split('+').next() == Some("snapshot")) {
@@ -332,7 +333,7 @@ fn mark_cow_stores(tree: &Tree, lv_section: &Section, lvs: &mut [LvMeta]) {
                 Some(Value::Str(o)) => o.as_str(),
                 _ => "?",
             };
-            if let Some(store) = lvs.iter_mut().find(|l| &l.name == cow) {
+            if let Some(store) = index.get(cow).and_then(|&i| lvs.get_mut(i)) {
                 store.kind = "snapshot".into();
                 store.problem = Some(Problem::Refused(format!(
                     "it is the copy-on-write store of snapshot {:?} of {:?}: snapshot volumes are not read",
