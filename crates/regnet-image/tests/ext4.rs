@@ -213,3 +213,34 @@ fn ext2_matches_debugfs() {
 fn ext2_1k_blocks_matches_debugfs() {
     run("ext2", &["-b", "1024"]);
 }
+
+/// A journal holding a transaction not yet written in place (debugfs `jo`/`jw`/`jc`, as a
+/// crash-consistent replica has): the volume still reads, and a warning says so.
+#[test]
+fn ext4_dirty_journal_warns() {
+    if let Err(why) = tools() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let dir = temp_dir("journal");
+    let stage = dir.join("stage");
+    staging(&stage);
+    let img = dir.join("fs.img");
+    mke2fs(&stage, &img, "ext4", &[], "64M");
+    std::fs::write(dir.join("blk"), pattern(4096, 5)).unwrap();
+    let cmds = format!("jo\njw -b 300 {}\njc\n", dir.join("blk").display());
+    std::fs::write(dir.join("cmds"), cmds).unwrap();
+    let out =
+        std::process::Command::new("debugfs").arg("-w").arg("-f").arg(dir.join("cmds")).arg(&img).output().unwrap();
+    assert!(out.status.success());
+    let fs = Ext4Fs::open(vol(std::fs::read(&img).unwrap()), &ImageLimits::default()).unwrap();
+    let w = fs.warnings();
+    if w.is_empty() {
+        eprintln!("skipped: this debugfs left no transaction in the journal");
+        return;
+    }
+    assert!(w[0].contains("journal needs recovery"), "{w:?}");
+    let mut g = GuestView::new(Box::new(fs), Default::default());
+    assert_eq!(g.read("/etc/os-release").unwrap(), OS_RELEASE);
+    let _ = std::fs::remove_dir_all(&dir);
+}
