@@ -291,6 +291,18 @@ fn nesting_bombs_and_huge_lists() {
             format!("{text}{}", &(0..250_000).map(|i| format!("k{i:x}=1\n")).collect::<String>()[..fit - 40_000]),
         ),
         ("closing braces only", "}".repeat(fit)),
+        (
+            "130,000 empty sections",
+            (0..200_000).map(|i| format!("{i:x}{{}}")).collect::<String>()[..fit - 40_000].to_string(),
+        ),
+        (
+            "130,000 LVs",
+            format!(
+                "{}{{ {} }}",
+                "v",
+                (0..200_000).map(|i| format!("{i:x}{{}}")).collect::<String>()[..fit - 40_000].to_string()
+            ),
+        ),
         ("an unterminated string", format!("a = \"{}", "x".repeat(fit - 10))),
         ("a comment to the end", format!("# {}", "x".repeat(fit - 10))),
         ("a long name", "n".repeat(fit)),
