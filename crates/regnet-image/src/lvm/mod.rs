@@ -16,12 +16,39 @@
 //! 3. [`open_lv`] a [`LogicalVolumeInfo`] whose `readable` is `Ok`: an [`LvVolume`] reads through
 //!    its segments and stripes into the PVs' regions.
 //!
+//! ```
+//! use regnet_image::lvm;
+//! use regnet_image::{share, Counters, FileSource, ImageLimits, RawDisk, Region, Volume};
+//! use regnet_testkit::lvm::{LvSpec, PvLayout, SegSpec, VgSpec};
+//! # fn main() -> regnet_image::Result<()> {
+//! // A PV made by the test-only writer: VG `vg0`, LV `root` of 10 extents of 4 KiB.
+//! let mut spec = VgSpec::new("vg0", 8);
+//! spec.add_pv("pv0", PvLayout::small("example", 1 << 20));
+//! spec.lvs.push(LvSpec::new("root", vec![SegSpec::linear(0, 10, "pv0", 3)]));
+//! let bytes = spec.write().remove(0).bytes;
+//!
+//! let limits = ImageLimits::default();
+//! let len = bytes.len() as u64;
+//! let src = FileSource::new("disk", Box::new(std::io::Cursor::new(bytes)), Default::default(), &limits)?;
+//! let partition = Region::new(share(Box::new(RawDisk::new(src))), 0, len)?;
+//! let pv = lvm::probe(&partition, &limits)?.expect("an LVM label");
+//! let pvs = vec![pv];
+//! let vgs = lvm::assemble(&pvs, &limits)?;
+//! assert_eq!((vgs[0].name.as_str(), vgs[0].lvs[0].kind.as_str()), ("vg0", "linear"));
+//! let mut root = lvm::open_lv(&vgs[0], &pvs, "root")?;
+//! assert_eq!(root.len(), 10 * 4096);
+//! let mut first = [0u8; 512];
+//! root.read_exact_at(0, &mut first)?; // bytes 32 KiB + 3 × 4 KiB of the PV
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # What is read
-//! - **On disk** ([`label`](self) and [`mda`](self) modules): the label in sectors 0–3 (its CRC
+//! - **On disk** (`label.rs`, `mda.rs`): the label in sectors 0–3 (its CRC
 //!   and sector number checked), the PV header, each metadata area's header (CRC, magic,
 //!   version, start and size) and its committed text, joined across the circular buffer's wrap
 //!   and CRC-checked.
-//! - **The text** (`text`, `vg` modules): parsed without recursion, at most
+//! - **The text** (`text.rs`, `vg.rs`): parsed without recursion, at most
 //!   [`ImageLimits::max_lvm_metadata_bytes`] of it, 32 levels deep, 2^18 keys and sections, 2^18
 //!   list items, [`ImageLimits::max_lvm_segments`] segments per VG.
 //! - **Volumes**: `striped` segments (one stripe is linear; several interleave chunks of
