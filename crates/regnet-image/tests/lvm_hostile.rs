@@ -297,11 +297,7 @@ fn nesting_bombs_and_huge_lists() {
         ),
         (
             "130,000 LVs",
-            format!(
-                "{}{{ {} }}",
-                "v",
-                (0..200_000).map(|i| format!("{i:x}{{}}")).collect::<String>()[..fit - 40_000].to_string()
-            ),
+            format!("{}{{ {} }}", "v", &(0..200_000).map(|i| format!("{i:x}{{}}")).collect::<String>()[..fit - 40_000]),
         ),
         ("an unterminated string", format!("a = \"{}", "x".repeat(fit - 10))),
         ("a comment to the end", format!("# {}", "x".repeat(fit - 10))),
