@@ -300,7 +300,8 @@ pub struct SegmentInfo {
 /// VG are left out. Errors only when the limits are exceeded; every fault of one VG or LV is a
 /// warning or an unreadable LV, so the others still read.
 pub fn assemble(pvs: &[PhysicalVolume], limits: &ImageLimits) -> Result<Vec<VolumeGroup>> {
-    // At most one VG per PV: the work below is bounded by the number of PVs and their metadata.
+    // The limits were applied when each PV's metadata was read (`probe`); at most one VG per PV,
+    // so the work below is bounded by the number of PVs and their (bounded) metadata.
     let _ = limits;
     let mut chosen: Vec<&PhysicalVolume> = Vec::new();
     let mut by_uuid: HashMap<&str, &PhysicalVolume> = HashMap::new();
@@ -603,6 +604,7 @@ struct Seg {
 
 /// A linear or striped logical volume, read through its segments into its PVs' regions.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct LvVolume {
     name: String,
     len: u64,
