@@ -14,6 +14,8 @@
 
 mod files;
 mod host;
+pub mod ifcfg;
+pub mod keyfile;
 mod model;
 mod stack;
 
