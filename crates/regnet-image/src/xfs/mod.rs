@@ -75,6 +75,9 @@ struct Inode {
     /// Where it is on the volume.
     at: u64,
     mode: u16,
+    /// `di_uid` (v2 and v3 inodes; v1 inodes keep a 16-bit owner at the same place's high half,
+    /// which mkfs.xfs no longer writes).
+    uid: u32,
     format: u8,
     size: u64,
     nextents: u64,
@@ -440,6 +443,7 @@ fn parse_inode(geo: &Geometry, ino: u64, at: u64, raw: &[u8]) -> Result<Inode> {
         ino,
         at,
         mode: u16_at(raw, 2).ok_or_else(trunc)?,
+        uid: u32_at(raw, 8).ok_or_else(trunc)?,
         format: u8_at(raw, 5).ok_or_else(trunc)?,
         size: u64_at(raw, 56).ok_or_else(trunc)?,
         nextents,
@@ -461,7 +465,7 @@ impl FileSystem for XfsFs {
     fn stat(&mut self, node: NodeId) -> Result<NodeInfo> {
         let inode = self.inode(node)?;
         let n = lock(&inode);
-        Ok(NodeInfo::new(node, n.kind(), n.size))
+        Ok(NodeInfo::new(node, n.kind(), n.size).with_owner(n.uid, u32::from(n.mode)))
     }
 
     fn lookup(&mut self, dir: NodeId, name: &[u8]) -> Result<Option<NodeId>> {
