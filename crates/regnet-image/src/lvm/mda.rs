@@ -71,17 +71,9 @@ pub(crate) struct MdaText {
     pub(crate) wrapped: bool,
 }
 
-/// Checks the header of the metadata area `area` (512 bytes in `buf`).
-pub(crate) fn parse_header(buf: &[u8], area: DiskArea) -> Result<MdaHeader> {
+/// Checks the header of the metadata area `area`.
+pub(crate) fn parse_header(buf: &[u8; SECTOR_LEN], area: DiskArea) -> Result<MdaHeader> {
     let at = |off: u64| area.offset.saturating_add(off);
-    if buf.len() != SECTOR_LEN {
-        return Err(ImageError::Truncated {
-            what: "LVM metadata area header",
-            offset: area.offset,
-            needed: MDA_HEADER_SIZE,
-            available: buf.len() as u64,
-        });
-    }
     let stored = u32_le(buf, 0).unwrap_or(0);
     let computed = crc(INITIAL_CRC, buf.get(4..).unwrap_or_default());
     if stored != computed {
@@ -176,22 +168,19 @@ pub(crate) fn read_text(region: &Region, area: DiskArea, limits: &ImageLimits) -
             expected: "1 to the size of the metadata area less its 512-byte header",
         });
     }
-    ImageLimits::check("max_lvm_metadata_bytes", locn.size, limits.max_lvm_metadata_bytes)?;
-    let len = usize::try_from(locn.size).map_err(|_| ImageError::LimitExceeded {
+    let too_big = || ImageError::LimitExceeded {
         limit: "max_lvm_metadata_bytes",
         value: locn.size,
         max: limits.max_lvm_metadata_bytes,
-    })?;
+    };
+    ImageLimits::check("max_lvm_metadata_bytes", locn.size, limits.max_lvm_metadata_bytes)?;
+    let len = usize::try_from(locn.size).map_err(|_| too_big())?;
     // offset < size and size <= buffer, so neither sum overflows a u64 that held the area.
     let end = locn.offset.saturating_add(locn.size);
     let wrap = end.saturating_sub(header.size);
     let first = locn.size.saturating_sub(wrap);
     let mut text = Vec::new();
-    text.try_reserve_exact(len).map_err(|_| ImageError::LimitExceeded {
-        limit: "max_lvm_metadata_bytes",
-        value: locn.size,
-        max: limits.max_lvm_metadata_bytes,
-    })?;
+    text.try_reserve_exact(len).map_err(|_| too_big())?;
     text.resize(len, 0);
     let split = usize::try_from(first).unwrap_or(len).min(len);
     let (head, tail) = text.split_at_mut(split);
