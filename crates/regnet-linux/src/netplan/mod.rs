@@ -144,6 +144,8 @@ struct Def {
     gateway4: Option<IpAddr>,
     gateway6: Option<IpAddr>,
     routes: Vec<IfRoute>,
+    /// netplan drops a route that repeats one already added.
+    route_seen: HashSet<(IfAddress, Option<IpAddr>, Option<u32>)>,
     dns4: Uniq<IpAddr>,
     dns6: Uniq<IpAddr>,
     search: Uniq<String>,
@@ -275,9 +277,7 @@ impl State {
             }
             let at = At { file, path: "network".into() };
             let Node::Map(sections) = network else {
-                if !network.is_null() {
-                    self.bad(&at, format!("{} where a mapping is expected", network.kind()));
-                }
+                self.bad(&at, format!("{} where a mapping is expected", network.kind()));
                 continue;
             };
             for (k, v) in sections {
@@ -313,9 +313,7 @@ impl State {
 
     fn section(&mut self, kind: Kind, node: &Node, at: &At) {
         let Node::Map(defs) = node else {
-            if !node.is_null() {
-                self.bad(at, format!("{} where a mapping is expected", node.kind()));
-            }
+            self.bad(at, format!("{} where a mapping is expected", node.kind()));
             return;
         };
         for (k, v) in defs {
@@ -326,7 +324,6 @@ impl State {
             let at = At { file: at.file, path: format!("{}.{id}", kind.section()) };
             let body: &[(Node, Node)] = match v {
                 Node::Map(p) => p,
-                n if n.is_null() => &[],
                 n => {
                     self.bad(&at, format!("{} where a mapping is expected", n.kind()));
                     continue;
@@ -626,7 +623,9 @@ impl State {
             self.bad(at, "IP family mismatch between `to` and `via`");
             return;
         }
-        def.routes.push(IfRoute { to, via, metric });
+        if def.route_seen.insert((to, via, metric)) {
+            def.routes.push(IfRoute { to, via, metric });
+        }
     }
 
     /// The interfaces, in the order their IDs first appeared.
