@@ -68,7 +68,11 @@ impl Patched {
         self.patches.get(&at).copied().unwrap_or(self.base[at as usize])
     }
     fn bytes(&self) -> Vec<u8> {
-        (0..self.len).map(|i| self.get(i)).collect()
+        let mut b = self.base[..self.len as usize].to_vec();
+        for (at, v) in self.patches.range(..self.len) {
+            b[*at as usize] = *v;
+        }
+        b
     }
 }
 
@@ -117,7 +121,12 @@ impl Base {
         huge.write_all_at(b"first", 0).unwrap();
         huge.write_all_at(b"last", huge_len - 4).unwrap();
         let img = dir.join("fs.img");
-        let bytes = mke2fs(&stage, &img, kind, extra, "64M");
+        // REGNET_EXT4_HOSTILE_MKE2FS adds mke2fs options (e.g. `-O ^metadata_csum`, to run a
+        // reader that checks checksums on these images).
+        let more = std::env::var("REGNET_EXT4_HOSTILE_MKE2FS").unwrap_or_default();
+        let mut extra: Vec<&str> = extra.to_vec();
+        extra.extend(more.split_whitespace());
+        let bytes = mke2fs(&stage, &img, kind, &extra, "64M");
         let block = if extra.contains(&"1024") { 1024 } else { 4096 };
         let dump = std::process::Command::new("dumpe2fs").arg("-h").arg(dir.join("fs.img")).output().unwrap().stdout;
         let shown: u64 = String::from_utf8_lossy(&dump)
