@@ -75,6 +75,19 @@ fn compare(kind: &str, extra: &[&str]) -> (usize, usize, usize) {
     let bytes = mke2fs(&stage, &img, kind, extra, "64M");
     let mut v = MemVolume(bytes.clone());
     assert!(probe(&mut v).unwrap());
+    // What finding and reading /etc/os-release costs: a few blocks.
+    let mut fs = Ext4Fs::open(vol(bytes.clone()), &ImageLimits::default()).unwrap();
+    let etc = fs.lookup(2, b"etc").unwrap().unwrap();
+    let link = fs.lookup(etc, b"os-release").unwrap().unwrap();
+    assert_eq!(fs.read_link(link, 4096).unwrap(), b"../usr/lib/os-release");
+    let usr = fs.lookup(2, b"usr").unwrap().unwrap();
+    let lib = fs.lookup(usr, b"lib").unwrap().unwrap();
+    let file = fs.lookup(lib, b"os-release").unwrap().unwrap();
+    let mut buf = [0u8; 4096];
+    assert_eq!(fs.read_at(file, 0, &mut buf).unwrap(), OS_RELEASE.len());
+    eprintln!("{kind} {extra:?}: /etc/os-release found and read with {} bytes read from the volume", fs.bytes_read());
+    assert!(fs.bytes_read() < 256 << 10);
+
     let mut fs = Ext4Fs::open(vol(bytes), &ImageLimits::default()).unwrap();
     assert_eq!(fs.label().as_deref(), Some("regnet-test"));
     assert_eq!(fs.kind(), FsKind::Ext4);

@@ -129,7 +129,8 @@ impl Ext4Fs {
             volume,
             sb,
             limits: *limits,
-            bytes_read: 0,
+            // The superblock, read above.
+            bytes_read: superblock::SUPERBLOCK_LEN as u64,
             cache: Vec::new(),
             cache_next: 0,
             lookups: Vec::new(),
