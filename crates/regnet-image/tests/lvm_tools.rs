@@ -18,7 +18,9 @@ use std::process::Command;
 use std::sync::Arc;
 
 const MIB: u64 = 1 << 20;
-const NO_BACKUPS: &str = "backup { backup = 0 archive = 0 }";
+/// No backups or archives written to the host's /etc/lvm; no waiting on udev (CI containers have
+/// none).
+const NO_BACKUPS: &str = "backup { backup = 0 archive = 0 } devices { obtain_device_list_from_udev = 0 } activation { udev_sync = 0 udev_rules = 0 }";
 
 /// Why these tests cannot run here, if they cannot.
 fn skip_reason() -> Option<String> {
