@@ -288,6 +288,23 @@ if target in DISK_SEEDS:
     print(f"seeded {n} inputs into {out}", file=sys.stderr)
     sys.exit(0)
 
+if target == "netplan":
+    # netplan YAML from the realistic trees, each alone and each pair joined by the marker
+    # the target splits on (the second part goes to /run/netplan).
+    import glob
+    files = sorted(glob.glob(os.path.join(dirs[0], "linux", "trees", "*", "etc", "netplan", "*.yaml")))
+    texts = [read(p) for p in files]
+    seeds = texts + [a + b"\n#8<\n" + b for a in texts for b in texts if a != b]
+    seeds.append(b"network:\n  version: 2\n  renderer: networkd\n  bonds:\n    bond0: {interfaces: [e1, e2]}\n"
+                 b"  vlans:\n    v10: {id: 10, link: bond0, addresses: [10.0.0.2/24]}\n"
+                 b"  bridges:\n    br0: {interfaces: [v10], dhcp4: yes}\n  ethernets:\n    e1: {}\n    e2: {}\n")
+    seeds.append(b"a: &a [x, x]\nb: &b [*a, *a]\nnetwork: {ethernets: {e: {nameservers: {search: *b}}}}\n")
+    for data in seeds:
+        with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as fh:
+            fh.write(data)
+    print(f"seeded {len(seeds)} inputs into {out}", file=sys.stderr)
+    sys.exit(0)
+
 if target == "guest_view":
     seeds = [
         b"f /usr/lib/os-release ID=ubuntu\nl /etc/os-release ../usr/lib/os-release\nr /etc/os-release\nL /etc\nk /etc/os-release\n",
