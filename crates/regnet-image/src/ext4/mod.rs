@@ -36,6 +36,7 @@
 
 mod dir;
 mod inode;
+mod journal;
 mod le;
 mod superblock;
 
@@ -77,6 +78,9 @@ pub struct Ext4Fs {
     cache_next: usize,
     lookups: Vec<(NodeId, Vec<u8>, Option<NodeId>)>,
     lookups_next: usize,
+    /// Blocks the replayed journal holds newer copies of: volume byte offset of the copy, and
+    /// whether its first 4 bytes were escaped.
+    journal: std::collections::BTreeMap<u64, (u64, bool)>,
     warnings: Vec<String>,
 }
 
@@ -135,8 +139,24 @@ impl Ext4Fs {
             cache_next: 0,
             lookups: Vec::new(),
             lookups_next: 0,
+            journal: std::collections::BTreeMap::new(),
             warnings,
         };
+        if fs.sb.incompat & superblock::INCOMPAT_RECOVER != 0 && fs.sb.compat & superblock::COMPAT_HAS_JOURNAL != 0 {
+            match fs.replay_journal() {
+                Ok((transactions, blocks)) => {
+                    fs.warnings.retain(|w| !w.contains("journal needs recovery"));
+                    fs.warnings.push(format!(
+                        "ext4: the journal needed recovery: {transactions} committed transaction(s) replayed in memory \
+                         ({blocks} block(s) read from the journal instead of their place)"
+                    ));
+                }
+                Err(e) => {
+                    fs.warnings.push(format!("ext4: the journal could not be replayed ({e}): read as it is on disk"))
+                }
+            }
+            fs.cache.clear();
+        }
         let root = fs.inode(2)?;
         if root.mode != Mode::Dir {
             return Err(root.corrupt("(the root) is not a directory"));
@@ -182,12 +202,75 @@ impl Ext4Fs {
         self.bytes_read
     }
 
-    /// Reads from the volume, counted against `max_ext4_read_bytes`.
+    /// Reads from the volume, counted against `max_ext4_read_bytes`; blocks the replayed
+    /// journal holds newer copies of are read from the journal.
     fn read_volume(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
         let total = self.bytes_read.saturating_add(buf.len() as u64);
         ImageLimits::check("max_ext4_read_bytes", total, self.limits.max_ext4_read_bytes)?;
         self.bytes_read = total;
-        self.volume.read_exact_at(offset, buf)
+        self.volume.read_exact_at(offset, buf)?;
+        if self.journal.is_empty() || buf.is_empty() {
+            return Ok(());
+        }
+        let bs = self.sb.block_size;
+        let end = offset.saturating_add(buf.len() as u64);
+        let (first, last) = (le::div(offset, bs), le::div(end.saturating_sub(1), bs));
+        let copies: Vec<(u64, (u64, bool))> = self.journal.range(first..=last).map(|(b, c)| (*b, *c)).collect();
+        for (block, (copy_at, escaped)) in copies {
+            let block_start = block.saturating_mul(bs);
+            let from = block_start.max(offset);
+            let to = block_start.saturating_add(bs).min(end);
+            let dst = usize::try_from(from.saturating_sub(offset)).unwrap_or(0);
+            let len = usize::try_from(to.saturating_sub(from)).unwrap_or(0);
+            let Some(part) = buf.get_mut(dst..dst.saturating_add(len)) else { continue };
+            self.volume.read_exact_at(copy_at.saturating_add(from.saturating_sub(block_start)), part)?;
+            if escaped {
+                // The journal stored the block with its first 4 bytes (the journal magic) zeroed.
+                for (i, m) in 0xC03B_3998u32.to_be_bytes().iter().enumerate() {
+                    let at = block_start.saturating_add(i as u64);
+                    if at >= from && at < to {
+                        if let Some(b) = part.get_mut(usize::try_from(at.saturating_sub(from)).unwrap_or(usize::MAX)) {
+                            *b = *m;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replays the journal (inode `s_journal_inum`) in memory: returns (transactions, blocks).
+    fn replay_journal(&mut self) -> Result<(u32, usize)> {
+        let jinode = self.inode(self.sb.journal_inum)?;
+        let bs = self.sb.block_size;
+        let jblocks = self.size_blocks(&jinode);
+        let block_len = usize::try_from(bs).unwrap_or(65536);
+        let read_block = |fs: &mut Ext4Fs, jb: u64| -> Result<(Vec<u8>, u64)> {
+            let Run::Mapped { pblk, .. } = fs.map(&jinode, jb, jblocks)? else {
+                return Err(jinode.corrupt("(the journal) has a hole"));
+            };
+            let at = fs.block_offset(pblk, 1, "ext4 journal block")?;
+            let mut b = vec![0u8; block_len];
+            fs.read_volume(at, &mut b)?;
+            Ok((b, at))
+        };
+        let (sb, _) = read_block(self, 0)?;
+        let Some(geometry) = journal::parse_superblock(&sb, bs, jblocks)? else {
+            return Ok((0, 0));
+        };
+        let max_copies = usize::try_from(self.limits.max_table_bytes / 32).unwrap_or(usize::MAX);
+        let replay = journal::replay(geometry, block_len, max_copies, &mut |jb| read_block(self, jb).map(|(b, _)| b))?;
+        let mut map = std::collections::BTreeMap::new();
+        for (block, copy) in &replay.copies {
+            if *block >= self.sb.blocks_count {
+                continue;
+            }
+            let Run::Mapped { pblk, .. } = self.map(&jinode, copy.journal_block, jblocks)? else { continue };
+            map.insert(*block, (self.block_offset(pblk, 1, "ext4 journal block")?, copy.escaped));
+        }
+        let n = map.len();
+        self.journal = map;
+        Ok((replay.transactions, n))
     }
 
     /// Byte offset of block `pblk`, which must lie inside the file system.

@@ -74,6 +74,7 @@ pub(crate) struct Superblock {
     pub incompat: u32,
     pub ro_compat: u32,
     pub state: u16,
+    pub journal_inum: u64,
     pub uuid: [u8; 16],
     pub label: [u8; 16],
 }
@@ -188,6 +189,7 @@ impl Superblock {
             incompat,
             ro_compat,
             state: u16_at(sb, 0x3A).unwrap_or(0),
+            journal_inum: u32_at(sb, 0xE0).map(u64::from).unwrap_or(0),
             uuid,
             label,
         })
