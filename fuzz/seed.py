@@ -144,7 +144,8 @@ if target in VM_SEEDS:
     sys.exit(0)
 
 # ext4: small volumes made here by mke2fs -d (ext4 with 1 KiB blocks, with inline data, with an
-# extent tree of depth 1; ext3; ext2 with indirect blocks) from a tiny /etc, 1 MiB or less each.
+# extent tree of depth 1; ext3; ext2 with indirect blocks) from a tiny /etc, 2 MiB or less each;
+# the ext3 and ext4 ones also with a journal that needs recovery.
 # Skipped with a message when mke2fs is missing (Debian package e2fsprogs).
 def ext4_seeds():
     import shutil, subprocess, tempfile
@@ -172,7 +173,7 @@ def ext4_seeds():
                 fh.write(bytes([i + 1]) * 1024)
         put("var/big", bytes(range(256)) * 60)
         for kind, extra, size in (("ext4", ["-O", "^has_journal"], "512k"), ("ext4", ["-O", "^has_journal,inline_data"], "512k"),
-                                  ("ext4", [], "1M"), ("ext3", [], "1M"), ("ext2", [], "256k")):
+                                  ("ext4", [], "2M"), ("ext3", [], "2M"), ("ext2", [], "256k")):
             img = os.path.join(tmp, "img")
             if os.path.exists(img):
                 os.remove(img)
@@ -183,6 +184,18 @@ def ext4_seeds():
                 print("ext4 seed: mke2fs failed: " + r.stderr.decode(errors="replace"), file=sys.stderr)
                 continue
             seeds.append(read(img))
+            if kind in ("ext4", "ext3") and not any("^has_journal" in e for e in extra):
+                # A journal that needs recovery: one transaction rewriting the root folder's
+                # first block (debugfs jo/jw/jc), so the fuzzer starts inside the replay.
+                root = subprocess.run(["debugfs", "-R", "bmap / 0", img], capture_output=True).stdout.strip()
+                blk = os.path.join(tmp, "blk")
+                with open(blk, "wb") as fh:
+                    fh.write(read(img)[int(root or 0) * 1024:][:1024])
+                cmds = os.path.join(tmp, "cmds")
+                with open(cmds, "w") as fh:
+                    fh.write("jo\njw -b %d %s\njc\n" % (int(root or 0), blk))
+                if subprocess.run(["debugfs", "-w", "-f", cmds, img], capture_output=True).returncode == 0:
+                    seeds.append(read(img))
     return seeds
 
 if target == "ext4":
