@@ -353,3 +353,82 @@ fn index_nodes_lookups_and_journal_flags() {
     assert_eq!(fs.lookup(2, b"f").unwrap(), Some(f));
     assert_eq!(fs.lookups.len(), LOOKUPS_REMEMBERED);
 }
+
+/// A journal of `n` 1 KiB blocks held in memory, big-endian fields.
+struct Jnl(Vec<Vec<u8>>);
+
+impl Jnl {
+    fn new(n: usize) -> Self {
+        Jnl(vec![vec![0u8; 1024]; n])
+    }
+    fn put(&mut self, block: usize, at: usize, v: u32) -> &mut Self {
+        self.0[block][at..at + 4].copy_from_slice(&v.to_be_bytes());
+        self
+    }
+    fn header(&mut self, block: usize, kind: u32, seq: u32) -> &mut Self {
+        self.put(block, 0, 0xC03B_3998).put(block, 4, kind).put(block, 8, seq)
+    }
+    fn superblock(&mut self, maxlen: u32, start: u32, seq: u32, incompat: u32) -> &mut Self {
+        self.header(0, 4, 0)
+            .put(0, 0x0C, 1024)
+            .put(0, 0x10, maxlen)
+            .put(0, 0x14, 1)
+            .put(0, 0x18, seq)
+            .put(0, 0x1C, start);
+        self.put(0, 0x28, incompat)
+    }
+    fn replay(&self, max: usize) -> Result<journal::Replay> {
+        let g = journal::parse_superblock(&self.0[0], 1024, self.0.len() as u64)?.unwrap();
+        journal::replay(g, 1024, max, &mut |j| Ok(self.0[j as usize].clone()))
+    }
+}
+
+#[test]
+fn journal_walks() {
+    // Clean journals and bad superblocks.
+    let mut j = Jnl::new(8);
+    j.superblock(8, 0, 1, 0);
+    assert!(journal::parse_superblock(&j.0[0], 1024, 8).unwrap().is_none());
+    assert!(journal::parse_superblock(&j.0[0], 4096, 8).is_err());
+    assert!(journal::parse_superblock(&j.0[1], 1024, 8).is_err());
+    j.superblock(9, 1, 1, 0);
+    assert!(journal::parse_superblock(&j.0[0], 1024, 8).is_err());
+    j.superblock(8, 9, 1, 0);
+    assert!(journal::parse_superblock(&j.0[0], 1024, 8).is_err());
+    j.superblock(8, 1, 1, 0x20);
+    assert!(matches!(journal::parse_superblock(&j.0[0], 1024, 8), Err(ImageError::Unsupported(_))));
+
+    // Two transactions (32-bit tags, no checksums): block 100 twice, block 200 once, then a
+    // revoke of 200 in transaction 2; a third, uncommitted transaction is ignored.
+    let mut j = Jnl::new(12);
+    j.superblock(12, 1, 5, 0x1);
+    j.header(1, 1, 5).put(1, 12, 100).put(1, 16, 0x2).put(1, 20, 200).put(1, 24, 0x0000_000A); // same uuid + last
+    j.header(4, 2, 5);
+    j.header(5, 1, 6).put(5, 12, 100).put(5, 16, 0x0000_000B); // escaped, same uuid, last
+    j.header(7, 5, 6).put(7, 12, 20).put(7, 16, 200);
+    j.header(8, 2, 6);
+    j.header(9, 1, 7).put(9, 12, 300).put(9, 16, 0x8);
+    let r = j.replay(100).unwrap();
+    assert_eq!(r.transactions, 2);
+    assert_eq!(r.copies.len(), 1);
+    assert_eq!(r.copies[&100], journal::Copy { journal_block: 6, escaped: true, sequence: 6 });
+    // Copies are bounded.
+    assert!(matches!(j.replay(0), Err(ImageError::LimitExceeded { .. })));
+
+    // A descriptor whose tags run round the log: the walk stops after one round.
+    let mut j = Jnl::new(6);
+    j.superblock(6, 1, 1, 0x2 | 0x10);
+    j.header(1, 1, 1);
+    for i in 0..60 {
+        j.put(1, 12 + 16 * i, i as u32).put(1, 16 + 16 * i, 0x2);
+    }
+    let r = j.replay(1000).unwrap();
+    assert_eq!((r.transactions, r.copies.len()), (0, 0));
+    // Commits all the way round, with a sequence that matches each time: one round only.
+    let mut j = Jnl::new(6);
+    j.superblock(6, 1, 1, 0);
+    for b in 1..6 {
+        j.header(b, 2, b as u32);
+    }
+    assert_eq!(j.replay(10).unwrap().transactions, 5);
+}
