@@ -7,11 +7,12 @@
 //! ordinary entry blocks, their index blocks are skipped as the empty entries they look like),
 //! fast and slow symbolic links. Unwritten extents and holes read as zeros.
 //!
-//! What it does not do: replay the journal. A volume whose journal needs recovery (a
-//! crash-consistent replica of a running machine) is read as it is on disk and
-//! [`Ext4Fs::warnings`] says so. Encrypted files are refused ([`ImageError::Unsupported`]);
-//! checksums are not verified (a hostile volume can forge them; a damaged one still reads with
-//! bounds).
+//! A journal that needs recovery (a crash-consistent replica of a running machine) is replayed in
+//! memory: the committed transactions' blocks are read from the journal instead of their place,
+//! nothing is written, and [`Ext4Fs::warnings`] says how much was replayed (or why it could not
+//! be, in which case the volume reads as it is on disk). Encrypted files are refused
+//! ([`ImageError::Unsupported`]); checksums are not verified (a hostile volume can forge them; a
+//! damaged one still reads with bounds).
 //!
 //! How it stays bounded: every number from the volume is checked before use; the extent tree
 //! is descended in a loop whose depth must fall by one at each level (at most 5, so a cycle
