@@ -52,22 +52,21 @@ fn networkd(root: &Path) -> BTreeMap<String, Seen> {
         let mut s = Seen::default();
         let mut section = String::new();
         let (mut dest, mut gw, mut metric) = (None::<String>, None::<String>, None::<String>);
-        let flush =
-            |s: &mut Seen, dest: &mut Option<String>, gw: &mut Option<String>, metric: &mut Option<String>| {
-                if let Some(d) = dest.take() {
-                    let g = gw.take();
-                    let m = metric.take();
-                    if d == "0.0.0.0/0" || d == "::/0" {
-                        if let Some(g) = g {
-                            s.gateways.push(g);
-                        }
-                    } else {
-                        s.routes.push(format!("{d} via {g:?} metric {m:?}"));
+        let flush = |s: &mut Seen, dest: &mut Option<String>, gw: &mut Option<String>, metric: &mut Option<String>| {
+            if let Some(d) = dest.take() {
+                let g = gw.take();
+                let m = metric.take();
+                if d == "0.0.0.0/0" || d == "::/0" {
+                    if let Some(g) = g {
+                        s.gateways.push(g);
                     }
+                } else {
+                    s.routes.push(format!("{d} via {g:?} metric {m:?}"));
                 }
-                *gw = None;
-                *metric = None;
-            };
+            }
+            *gw = None;
+            *metric = None;
+        };
         for line in text.lines() {
             if line.starts_with('[') {
                 flush(&mut s, &mut dest, &mut gw, &mut metric);
@@ -262,6 +261,15 @@ fn a_handwritten_merge_reads_as_netplan_renders_it() {
     assert!(compare(&gen, &files));
     // without the /run copy, /etc applies
     assert!(compare(&gen, &files[..2]));
+    // a repeated address with options ends its list
+    let quirk: Vec<(String, Vec<u8>)> = [
+        ("/etc/netplan/a.yaml", "network: {ethernets: {e: {addresses: [{10.0.0.5/24: {label: x}}, 10.0.0.6/24]}}}"),
+        ("/etc/netplan/b.yaml", "network: {ethernets: {e: {addresses: [{10.0.0.5/24: {label: x}}, 10.0.0.7/24]}}}"),
+    ]
+    .iter()
+    .map(|(p, t)| ((*p).to_owned(), t.as_bytes().to_vec()))
+    .collect();
+    assert!(compare(&gen, &quirk));
 }
 
 fn bool_word() -> impl Strategy<Value = &'static str> {
@@ -272,7 +280,7 @@ fn iface() -> impl Strategy<Value = String> {
     (
         0..4u8,
         prop::option::of((any::<[u8; 2]>(), prop::bool::ANY)),
-        prop::collection::vec((1..250u8, 1..250u8, 8..31u8), 0..3),
+        prop::collection::vec((1..250u8, 1..250u8, 8..31u8, 0..4u8), 0..3),
         prop::option::of(bool_word()),
         prop::option::of((1..250u8, prop::bool::ANY)),
         prop::collection::vec(1..250u8, 0..3),
@@ -281,15 +289,25 @@ fn iface() -> impl Strategy<Value = String> {
         .prop_map(|(n, m, addrs, dhcp, gw, dns, mtu)| {
             let mut s = format!("    e{n}:\n");
             if let Some(([a, b], set)) = m {
-                s += &format!("      match: {{macaddress: '52:54:00:00:{a:02x}:{b:02x}'}}\n");
+                let name = match b % 3 {
+                    0 => format!(", name: ens{a}"),
+                    1 => ", name: 'en*'".to_owned(),
+                    _ => String::new(),
+                };
+                s += &format!("      match: {{macaddress: '52:54:00:00:{a:02x}:{b:02x}'{name}}}\n");
                 if set {
                     s += &format!("      set-name: lan{n}\n");
                 }
             }
             if !addrs.is_empty() {
                 s += "      addresses:\n";
-                for (a, b, l) in addrs {
-                    s += &format!("      - 10.{a}.{b}.1/{l}\n");
+                for (a, b, l, form) in addrs {
+                    s += &match form {
+                        0 => format!("      - 10.{a}.{b}.1/{l}\n"),
+                        1 => format!("      - \"fd00:{a:x}::{b:x}/{}\"\n", l + 40),
+                        2 => format!("      - 10.{a}.{b}.2/{l}: {{label: 'x{n}'}}\n"),
+                        _ => format!("      - 10.{a}.{b}.3/{l}\n      - 10.{a}.{b}.3/{l}\n"),
+                    };
                 }
             }
             if let Some(d) = dhcp {

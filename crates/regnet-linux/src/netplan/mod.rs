@@ -564,6 +564,12 @@ impl State {
                 continue;
             }
             match prefixed(text, false) {
+                Some(addr) if with_options && def.addr_opts.seen.contains(&addr) => {
+                    // netplan's parser returns from the whole list when an address with options
+                    // is there already (its guard against parsing a file twice), so the rest of
+                    // this list is dropped.
+                    return;
+                }
                 Some(addr) if addr.prefix_len > 0 || with_options => {
                     let list = match (with_options, addr.address) {
                         (true, _) => &mut def.addr_opts,

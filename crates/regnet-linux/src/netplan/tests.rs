@@ -502,3 +502,12 @@ fn the_realistic_trees() {
         assert!(c.interfaces.is_empty() && c.files.is_empty() && r.is_none(), "{t}");
     }
 }
+
+#[test]
+fn a_repeated_address_with_options_ends_its_list_as_in_netplan() {
+    let (c, _) = run(&[
+        ("/etc/netplan/a.yaml", "network: {ethernets: {e: {addresses: [{10.0.0.5/24: {label: x}}, 10.0.0.6/24]}}}"),
+        ("/etc/netplan/b.yaml", "network: {ethernets: {e: {addresses: [{10.0.0.5/24: {label: x}}, 10.0.0.7/24]}}}"),
+    ]);
+    assert_eq!(c.interfaces[0].addresses, [v4("10.0.0.6", 24), v4("10.0.0.5", 24)]);
+}
