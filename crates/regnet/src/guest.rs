@@ -115,7 +115,9 @@ pub(crate) fn survey(disks: &[MachineDisk], opts: &ExtractOptions) -> Survey {
     };
     for (g, vg) in vgs.iter().enumerate() {
         warnings.extend(vg.warnings.iter().map(|w| format!("VG {}: {w}", vg.name)));
-        for lv in &vg.lvs {
+        // Hidden LVs are parts of others (a RAID leg's `_rimage_0` holds a whole copy of the file
+        // system, a thin pool's data): only the LVs a user sees can be a guest's root.
+        for lv in vg.lvs.iter().filter(|lv| lv.visible) {
             let vref = VolumeRef::Lv { vg: g, name: lv.name.clone() };
             let name = format!("LV {}/{} ({}, {} MiB)", vg.name, lv.name, lv.kind, lv.size / MIB);
             let holds = match &lv.readable {
