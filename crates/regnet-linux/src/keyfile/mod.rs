@@ -823,7 +823,16 @@ fn build(profiles: &[Profile], limits: &Limits, w: &mut Warnings) -> Vec<Interfa
             }
             i.addresses.extend(c.addresses.iter().copied());
             i.gateways.extend(c.gateway);
-            i.routes.extend(c.routes.iter().cloned());
+            for r in &c.routes {
+                match r.via {
+                    Some(g) if r.to.prefix_len == 0 => {
+                        if !i.gateways.contains(&g) {
+                            i.gateways.push(g);
+                        }
+                    }
+                    _ => i.routes.push(r.clone()),
+                }
+            }
             i.dns.extend(c.dns.iter().copied());
             for s in &c.search {
                 if !i.search.contains(s) {

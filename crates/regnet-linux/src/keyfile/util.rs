@@ -73,7 +73,6 @@ pub(crate) fn mac(s: &str) -> Option<String> {
 }
 
 /// The prefix length of a contiguous IPv4 netmask.
-#[allow(dead_code)] // used by ifcfg
 pub(crate) fn netmask_len(mask: Ipv4Addr) -> Option<u8> {
     let m = u32::from(mask);
     let len = m.leading_ones();
