@@ -398,6 +398,7 @@ fn adapter(
         network: None,
         present: None,
         presence: None,
+        config: None,
     };
     if let Some(k) = tcpip {
         ipv4_settings(r, k, &format!("{cs_name}\\Services\\Tcpip\\Parameters\\Interfaces\\{guid}"), &mut a);

@@ -249,7 +249,9 @@ pub struct IgnoredLog {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Adapter {
-    /// Interface GUID, upper-case with braces: `{7E1A0C55-3B2D-4F1E-9A61-2C5D8E0F4A11}`.
+    /// Interface GUID, upper-case with braces: `{7E1A0C55-3B2D-4F1E-9A61-2C5D8E0F4A11}`. Linux
+    /// interfaces have none: empty here, `null` in JSON.
+    #[serde(serialize_with = "guid_out", deserialize_with = "guid_in")]
     pub guid: String,
     /// Friendly (connection) name, e.g. `Ethernet0`.
     pub name: Option<String>,
@@ -297,8 +299,8 @@ pub struct Adapter {
     /// Interface metric (`InterfaceMetric`), when set (0 or absent is automatic).
     pub interface_metric: Option<u32>,
     /// A label for the production network this adapter is on (a hypervisor port group or switch
-    /// name), when the caller knows it. regnet never sets it; `regnet map` uses it instead of the
-    /// adapter's IPv4 subnet to name the production network.
+    /// name): from the VM configuration's NIC with the same MAC, or set by the caller; `regnet map`
+    /// uses it instead of the adapter's IPv4 subnet to name the production network.
     #[serde(default)]
     pub network: Option<String>,
     /// Whether the adapter's device was present: `false` for a "ghost", a NIC removed long ago
@@ -311,6 +313,33 @@ pub struct Adapter {
     /// names no device instance).
     #[serde(default)]
     pub presence: Option<Presence>,
+    /// For a Linux guest: the network stack and the files that gave this interface its settings.
+    #[serde(default)]
+    pub config: Option<AdapterConfig>,
+}
+
+/// Where a Linux interface's settings came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AdapterConfig {
+    /// The stack: `netplan`, `network_manager`, `ifcfg_rhel`, `ifcfg_suse`, `networkd`, `ifupdown`.
+    pub stack: String,
+    /// The guest files, in the order applied.
+    pub files: Vec<String>,
+}
+
+/// An empty GUID (a Linux interface) is `null` in JSON.
+fn guid_out<S: serde::Serializer>(g: &str, s: S) -> Result<S::Ok, S::Error> {
+    if g.is_empty() {
+        s.serialize_none()
+    } else {
+        s.serialize_str(g)
+    }
+}
+
+/// `null` (a Linux interface, or a report written by hand) reads as an empty GUID.
+fn guid_in<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 impl Adapter {
@@ -389,6 +418,9 @@ pub enum MacSource {
     Current,
     /// `NetworkSetup2\...\Kernel\PermanentAddress` (Windows 10 and later).
     Permanent,
+    /// A Linux configuration binds its settings to the NIC with this MAC (netplan `match`,
+    /// NetworkManager `mac-address`, ifcfg `HWADDR`, networkd `MACAddress=`, udev rules).
+    Binding,
 }
 
 /// Where DNS servers were found.
