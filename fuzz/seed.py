@@ -318,6 +318,33 @@ if target == "netplan":
     print(f"seeded {len(seeds)} inputs into {out}", file=sys.stderr)
     sys.exit(0)
 
+if target in ("keyfile", "ifcfg"):
+    # NetworkManager keyfiles and ifcfg files from the trees (keyfiles also with their .bak
+    # copies), plus a few written here as nmcli, cloud-init, anaconda and YaST write them.
+    import glob
+    root = os.path.join(dirs[0], "linux", "trees")
+    if target == "keyfile":
+        pats = ["*/etc/NetworkManager/system-connections/*", "*/usr/lib/NetworkManager/system-connections/*"]
+        extra = [b"[connection]\nid=bond0\nuuid=aaaaaaaa-2222-3333-4444-555555555555\ntype=bond\ninterface-name=bond0\n[bond]\nmode=active-backup\n"
+                 b"[ipv4]\nmethod=manual\naddress1=10.1.0.5/24,10.1.0.1\naddresses2=10.1.0.6;24\nroute1=10.9.0.0/16,10.1.0.2,5\ndns=10.1.0.2;\n"
+                 b"[ipv6]\nmethod=auto\naddress1=2001:db8::5\ngateway=2001:db8::1\n",
+                 b"[connection]\ntype=vlan\nautoconnect=false\nmaster=br0\nslave-type=bridge\n[vlan]\nid=20\nparent=eth0\n"
+                 b"[ethernet]\nmac-address=82;84;0;192;255;14;\ncloned-mac-address=stable\nmtu=9000\n[ipv4]\nmethod=auto\nnever-default=true\n"]
+    else:
+        pats = ["*/etc/sysconfig/network-scripts/ifcfg-*", "*/etc/sysconfig/network-scripts/route*-*", "*/etc/sysconfig/network"]
+        extra = [b"DEVICE=bond0.20\nVLAN=yes\nTYPE=Vlan\nPHYSDEV=bond0\nVLAN_ID=20\nBOOTPROTO=dhcp\nIPV6INIT=yes\nIPV6ADDR=2001:db8::5/64\n"
+                 b"IPV6ADDR_SECONDARIES=\"2001:db8::6\"\nIPV6_DEFAULTGW=2001:db8::1%eth0\nDNS1=10.0.0.2\nDOMAIN='a.example b.example'\nMASTER=bond0\n",
+                 b"ADDRESS0=10.50.0.0\nNETMASK0=255.255.0.0\nGATEWAY0=10.8.0.9\nMETRIC0=7\n10.9.0.0/16 via 10.0.0.3 dev eth0 metric 5\ndefault via 10.0.0.1\n",
+                 b"BOOTPROTO='static'\nSTARTMODE='auto'\nIPADDR='192.168.100.5/24'\nIPADDR_2='192.168.101.5'\nNETMASK_2='255.255.255.0'\n"
+                 b"LLADDR='02:00:00:00:00:05'\nETHERDEVICE=eth0\nVLAN_ID=10\nBONDING_MASTER=yes\nBONDING_SLAVE_0=eth3\n"
+                 b"default 192.168.100.1 - -\n10.20.0.0 192.168.101.1 255.255.0.0 eth0\nX=$'\\x41\\u00e9'\nY=\"a\\\"b\"\n"]
+    seeds = [read(p) for pat in pats for p in sorted(glob.glob(os.path.join(root, pat))) if os.path.isfile(p)] + extra
+    for data in seeds:
+        with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as fh:
+            fh.write(data)
+    print(f"seeded {len(seeds)} inputs into {out}", file=sys.stderr)
+    sys.exit(0)
+
 if target == "guest_view":
     seeds = [
         b"f /usr/lib/os-release ID=ubuntu\nl /etc/os-release ../usr/lib/os-release\nr /etc/os-release\nL /etc\nk /etc/os-release\n",

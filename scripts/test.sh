@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libwin-hivex-perl libhivex-bin qemu-utils ntfs-3g wimtools fdisk gdisk dosfstools lvm2 xfsprogs btrfs-progs cryptsetup-bin e2fsprogs netplan.io)
+packages=(libwin-hivex-perl libhivex-bin qemu-utils ntfs-3g wimtools fdisk gdisk dosfstools lvm2 xfsprogs btrfs-progs cryptsetup-bin e2fsprogs netplan.io python3-gi gir1.2-nm-1.0)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
