@@ -17,6 +17,7 @@ mod host;
 pub mod ifcfg;
 pub mod keyfile;
 mod model;
+pub mod netplan;
 mod stack;
 
 pub use files::{FileKind, FilesError, GuestFiles, MemFiles};
