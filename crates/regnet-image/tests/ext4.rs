@@ -237,8 +237,11 @@ fn ext4_dirty_journal_replays_like_e2fsck() {
         eprintln!("skipped: {why}");
         return;
     }
-    for (extra, case) in [(&[][..], "csum v3, 64-bit"), (&["-O", "^metadata_csum,^64bit"][..], "no checksums, 32-bit")]
-    {
+    for (extra, case) in [
+        (&[][..], "csum v3, 64-bit"),
+        (&["-O", "^64bit"][..], "csum v3, 32-bit"),
+        (&["-O", "^metadata_csum,^64bit"][..], "no checksums, 32-bit"),
+    ] {
         let dir = temp_dir("journal");
         let stage = dir.join("stage");
         staging(&stage);

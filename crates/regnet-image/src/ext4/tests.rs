@@ -431,4 +431,14 @@ fn journal_walks() {
         j.header(b, 2, b as u32);
     }
     assert_eq!(j.replay(10).unwrap().transactions, 5);
+    // Two one-block transactions where one copy is allowed; an unknown block type ends the log.
+    let mut j = Jnl::new(8);
+    j.superblock(8, 1, 1, 0);
+    j.header(1, 1, 1).put(1, 12, 10).put(1, 16, 0xA);
+    j.header(3, 2, 1);
+    j.header(4, 1, 2).put(4, 12, 11).put(4, 16, 0xA);
+    j.header(6, 2, 2);
+    assert!(matches!(j.replay(1), Err(ImageError::LimitExceeded { .. })));
+    j.header(4, 9, 2);
+    assert_eq!(j.replay(1).unwrap().transactions, 1);
 }
