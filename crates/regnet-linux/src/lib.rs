@@ -18,6 +18,8 @@ pub mod ifcfg;
 pub mod keyfile;
 mod model;
 pub mod netplan;
+pub mod networkd;
+pub mod ifupdown;
 mod stack;
 
 pub use files::{FileKind, FilesError, GuestFiles, MemFiles};
