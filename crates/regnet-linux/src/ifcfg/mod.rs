@@ -669,6 +669,11 @@ pub fn read_suse(files: &mut dyn GuestFiles, limits: &Limits) -> StackConfig {
     let config = format!("{SUSE_DIR}/config");
     if let Some(vars) = load(files, &config, limits, &mut w) {
         out.files.push(config.clone());
+        for key in ["NETCONFIG_DNS_STATIC_SERVERS", "NETCONFIG_DNS_STATIC_SEARCHLIST"] {
+            if let Some(e) = vars.error(key) {
+                w.about("bad_value", format!("{key}: {e}: read as unset"), &config);
+            }
+        }
         if let Some(s) = vars.get("NETCONFIG_DNS_STATIC_SERVERS") {
             for d in s.split_ascii_whitespace() {
                 match d.parse::<IpAddr>() {
