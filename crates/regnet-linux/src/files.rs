@@ -40,6 +40,9 @@ pub enum FileKind {
     Other,
 }
 
+/// A directory's entries: names and kinds.
+pub type Listing = Vec<(Vec<u8>, FileKind)>;
+
 /// The guest's files, by absolute path inside the guest. Links resolve inside the guest; a link
 /// that leads nowhere (into `/run`, which does not exist on a disk at rest) reads as absent.
 pub trait GuestFiles {
@@ -48,7 +51,7 @@ pub trait GuestFiles {
     fn read(&mut self, path: &str, max: u64) -> Result<Option<Vec<u8>>, FilesError>;
     /// The names in a directory (sorted by name, without `.` and `..`), or `None` when there is
     /// no such directory.
-    fn list(&mut self, dir: &str) -> Result<Option<Vec<(Vec<u8>, FileKind)>>, FilesError>;
+    fn list(&mut self, dir: &str) -> Result<Option<Listing>, FilesError>;
     /// The target of a link (not followed), or `None` when `path` is not a link.
     fn read_link(&mut self, path: &str) -> Result<Option<Vec<u8>>, FilesError>;
     /// The owner's user ID and the permission bits (`0o600`), when the file exists and the file
@@ -174,7 +177,7 @@ impl GuestFiles for MemFiles {
         }
     }
 
-    fn list(&mut self, dir: &str) -> Result<Option<Vec<(Vec<u8>, FileKind)>>, FilesError> {
+    fn list(&mut self, dir: &str) -> Result<Option<Listing>, FilesError> {
         let Some(real) = self.resolve(dir, true)? else { return Ok(None) };
         if !matches!(self.nodes.get(&real), Some(Node::Dir)) && real != "/" {
             return Ok(None);

@@ -15,13 +15,15 @@
 mod files;
 mod host;
 pub mod ifcfg;
+pub mod ifupdown;
 pub mod keyfile;
 mod model;
 pub mod netplan;
 pub mod networkd;
-pub mod ifupdown;
+mod read;
 mod stack;
 
-pub use files::{FileKind, FilesError, GuestFiles, MemFiles};
+pub use files::{FileKind, FilesError, GuestFiles, Listing, MemFiles};
 pub use host::canonical_mac;
 pub use model::*;
+pub use read::read;

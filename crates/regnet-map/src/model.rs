@@ -95,7 +95,7 @@ impl OtherNic {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum VmInput {
-    /// A Windows VM regnet read. `name` overrides the report's host name as the VM's name.
+    /// A VM regnet read (Windows or Linux: its report). `name` overrides the report's names as the VM's name.
     Windows {
         /// The report.
         report: Box<Report>,
@@ -185,7 +185,7 @@ pub struct ProductionNetwork {
 pub struct VmMapping {
     /// The VM's name: the hypervisor's (a report's `vm.name`), else the report's host name, or the VM file's name.
     pub vm: String,
-    /// `windows` for a report, else the VM file's `os`.
+    /// The report's OS family (`windows`, `linux`), else the VM file's `os`.
     pub os: String,
     /// The NICs that have a production network, in adapter order.
     pub nics: Vec<NicMapping>,

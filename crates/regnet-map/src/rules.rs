@@ -248,7 +248,7 @@ pub fn map_with(vms: &[VmInput], plan: &Plan, table: Option<&Table>, opts: &MapO
                     }
                     nics.push(Nic {
                         vm: i,
-                        guid: Some(a.guid.clone()),
+                        guid: (!a.guid.is_empty()).then(|| a.guid.clone()),
                         name: a.name.clone(),
                         label,
                         subnets,
@@ -258,7 +258,8 @@ pub fn map_with(vms: &[VmInput], plan: &Plan, table: Option<&Table>, opts: &MapO
                     });
                 }
                 names.push(vm_name);
-                oses.push("windows".to_owned());
+                // The report's OS family (`windows`, `linux`); reports from before it existed are Windows.
+                oses.push(report.os.as_ref().map_or_else(|| "windows".to_owned(), |o| o.family.clone()));
             }
             VmInput::Other(o) => {
                 for n in &o.nics {

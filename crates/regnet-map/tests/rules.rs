@@ -509,3 +509,22 @@ fn absent_adapters_are_left_out_unless_asked_for() {
     let vm = windows("APP", &[N("{A1}", "Ethernet0", &["10.41.7.20/24"], &[], false, None)]);
     assert!(map(&[with_presence(vm, &[None])], &plan(&["cn-a"]), None).is_ok());
 }
+
+/// A report written by hand (or by another tool, or an older regnet) with only the required
+/// fields loads and maps: every optional field defaults (docs/report.md, "Minimal report").
+#[test]
+fn a_minimal_report_loads_and_maps() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/report.md")).unwrap();
+    let start = doc.find("<!-- minimal:begin -->").expect("docs/report.md has the minimal report");
+    let body = &doc[start..];
+    let json = &body[body.find("```json").unwrap() + 7..];
+    let json = &json[..json.find("```").unwrap()];
+    let r: regnet::Report = serde_json::from_str(json).unwrap();
+    assert_eq!(r.adapters[0].name.as_deref(), Some("eth0"));
+    assert!(r.adapters[0].guid.is_empty());
+    let m = map(&[VmInput::windows(r)], &plan(&["cn-a"]), None).unwrap();
+    assert!(m.automatic);
+    assert_eq!(m.vms[0].os, "linux");
+    assert_eq!(m.vms[0].nics[0].guid, None);
+    assert_eq!(clouds(&m), [(s("cn-a"), vec![(s("10.0.0.0/24"), Some(s("10.0.0.1")), Some(24))])]);
+}

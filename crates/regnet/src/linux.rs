@@ -1,9 +1,13 @@
-//! A Linux guest's report: its OS (`os-release`) and host name, read through the guest view.
-//! Its network configuration is not read yet: the report says so in a warning.
+//! A Linux guest's report: its OS (`os-release`), host name and network configuration (read by
+//! `regnet-linux` through the guest view), as the same `Report` a Windows guest gives.
 
-use crate::report::{ControlSetSource, HiveState, OsInfo, Report, Warning, SCHEMA_VERSION};
-use regnet_image::guest::GuestView;
+use crate::report::{
+    Adapter, AdapterConfig, ControlSetSource, DnsSource, Gateway, HiveState, Ipv4Entry, Ipv6Entry, MacSource, OsInfo,
+    Report, Route, Warning, SCHEMA_VERSION,
+};
+use regnet_image::guest::{GuestView, NodeKind};
 use regnet_image::ImageError;
+use std::net::IpAddr;
 
 /// Largest os-release or hostname file read (they are a few hundred bytes).
 const SMALL_FILE: u64 = 64 << 10;
@@ -37,11 +41,7 @@ pub(crate) fn report(view: &mut GuestView<'_>) -> (Report, Vec<String>) {
             Err(e) => warnings.push(warn("hostname", format!("{path}: {e}"))),
         }
     }
-    warnings.push(warn(
-        "linux_network_not_read",
-        "this version of regnet finds Linux guests and their OS but does not read their network configuration yet: the report lists no adapters".into(),
-    ));
-    let report = Report {
+    let mut report = Report {
         schema_version: SCHEMA_VERSION,
         hostname,
         hostname_pending: None,
@@ -60,6 +60,7 @@ pub(crate) fn report(view: &mut GuestView<'_>) -> (Report, Vec<String>) {
         vm: None,
         os: Some(os),
     };
+    network(view, &mut report, &mut files);
     (report, files)
 }
 
@@ -141,6 +142,185 @@ fn parse_hostname(text: &str) -> Option<String> {
     (!localhost.contains(&name.to_ascii_lowercase().as_str()) && name.len() <= 253).then(|| name.to_owned())
 }
 
+/// The guest's files for `regnet-linux`, through the guest view (links resolve inside the guest).
+struct ViewFiles<'v, 'f> {
+    view: &'v mut GuestView<'f>,
+}
+
+fn files_err(path: &str, e: ImageError) -> regnet_linux::FilesError {
+    regnet_linux::FilesError::Unreadable { path: path.to_owned(), reason: e.to_string() }
+}
+
+impl regnet_linux::GuestFiles for ViewFiles<'_, '_> {
+    fn read(&mut self, path: &str, max: u64) -> Result<Option<Vec<u8>>, regnet_linux::FilesError> {
+        let node = match self.view.resolve(path) {
+            Ok(n) => n,
+            Err(ImageError::NotFound { .. }) => return Ok(None),
+            Err(ImageError::BadPath { reason, .. }) if reason.contains("not a directory") => return Ok(None),
+            Err(e) => return Err(files_err(path, e)),
+        };
+        if node.kind != NodeKind::File {
+            return Ok(None);
+        }
+        if node.size > max {
+            return Err(regnet_linux::FilesError::TooBig { path: path.to_owned(), size: node.size, max });
+        }
+        self.view.read(path).map(Some).map_err(|e| files_err(path, e))
+    }
+
+    fn list(&mut self, dir: &str) -> Result<Option<regnet_linux::Listing>, regnet_linux::FilesError> {
+        match self.view.resolve(dir) {
+            Ok(n) if n.kind == NodeKind::Dir => {}
+            Ok(_) | Err(ImageError::NotFound { .. }) => return Ok(None),
+            Err(ImageError::BadPath { reason, .. }) if reason.contains("not a directory") => return Ok(None),
+            Err(e) => return Err(files_err(dir, e)),
+        }
+        let entries = self.view.list(dir).map_err(|e| files_err(dir, e))?;
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            let kind = match e.kind {
+                Some(k) => k,
+                None => {
+                    let child = format!("{}/{}", dir.trim_end_matches('/'), String::from_utf8_lossy(&e.name));
+                    self.view.resolve_nofollow(&child).map_or(NodeKind::Other, |n| n.kind)
+                }
+            };
+            let kind = match kind {
+                NodeKind::File => regnet_linux::FileKind::File,
+                NodeKind::Dir => regnet_linux::FileKind::Dir,
+                NodeKind::Symlink => regnet_linux::FileKind::Link,
+                _ => regnet_linux::FileKind::Other,
+            };
+            out.push((e.name, kind));
+        }
+        Ok(Some(out))
+    }
+
+    fn read_link(&mut self, path: &str) -> Result<Option<Vec<u8>>, regnet_linux::FilesError> {
+        match self.view.resolve_nofollow(path) {
+            Ok(n) if n.kind == NodeKind::Symlink => self.view.read_link(path).map(Some).map_err(|e| files_err(path, e)),
+            Ok(_) | Err(ImageError::NotFound { .. }) => Ok(None),
+            Err(ImageError::BadPath { .. }) => Ok(None),
+            Err(e) => Err(files_err(path, e)),
+        }
+    }
+
+    fn owner_mode(&mut self, path: &str) -> Result<Option<(u32, u32)>, regnet_linux::FilesError> {
+        match self.view.resolve(path) {
+            Ok(n) => Ok(n.uid.zip(n.mode)),
+            Err(ImageError::NotFound { .. } | ImageError::BadPath { .. }) => Ok(None),
+            Err(e) => Err(files_err(path, e)),
+        }
+    }
+}
+
+/// The guest's interfaces as report adapters, its routes, and what the reader warned about.
+fn network(view: &mut GuestView<'_>, report: &mut Report, files: &mut Vec<String>) {
+    let mut guest = ViewFiles { view };
+    let net = regnet_linux::read(&mut guest, &regnet_linux::Limits::default());
+    if report.hostname.is_none() {
+        report.hostname = net.hostname.clone();
+    }
+    report.search_list = net.search.clone();
+    for i in &net.interfaces {
+        let (v4, v6): (Vec<&regnet_linux::IfAddress>, Vec<&regnet_linux::IfAddress>) =
+            i.addresses.iter().partition(|a| a.address.is_ipv4());
+        let stack = i.stack.or(net.stack).map(stack_name).unwrap_or("unknown").to_owned();
+        let physical = matches!(i.kind, regnet_linux::InterfaceKind::Ethernet);
+        let mut a = Adapter {
+            guid: String::new(),
+            name: Some(i.name.clone()),
+            description: None,
+            mac: i.mac.clone().or_else(|| i.set_mac.clone()),
+            mac_source: if i.mac.is_some() {
+                Some(MacSource::Binding)
+            } else if i.set_mac.is_some() {
+                Some(MacSource::Override)
+            } else {
+                None
+            },
+            physical: Some(physical),
+            if_type: physical.then_some(6),
+            class_index: None,
+            dhcp: i.dhcp4,
+            ipv4: v4
+                .iter()
+                .filter_map(|a| match a.address {
+                    IpAddr::V4(ip) => Some(Ipv4Entry::new(ip, a.prefix_len.min(32))),
+                    IpAddr::V6(_) => None,
+                })
+                .collect(),
+            gateways: i.gateways.iter().map(|g| Gateway { address: *g, metric: None }).collect(),
+            dns_servers: i.dns.iter().copied().filter(IpAddr::is_ipv4).collect(),
+            dns_source: (!i.dns.is_empty()).then_some(DnsSource::Static),
+            dns_suffix: i.search.first().cloned().unwrap_or_default(),
+            dhcp_lease: None,
+            ipv6: v6
+                .iter()
+                .filter_map(|a| match a.address {
+                    IpAddr::V6(ip) => Some(Ipv6Entry { address: ip, prefix_len: a.prefix_len.min(128) }),
+                    IpAddr::V4(_) => None,
+                })
+                .collect(),
+            ipv6_dns_servers: i.dns.iter().copied().filter(IpAddr::is_ipv6).collect(),
+            dhcpv6_dns_servers: Vec::new(),
+            wins_servers: Vec::new(),
+            netbios: None,
+            mtu: i.mtu,
+            vlan_id: match &i.kind {
+                regnet_linux::InterfaceKind::Vlan { id, .. } => Some(*id),
+                _ => None,
+            },
+            interface_metric: None,
+            network: None,
+            present: None,
+            presence: None,
+            config: Some(AdapterConfig { stack, files: i.files.clone() }),
+        };
+        // Host-wide DNS applies to interfaces without their own.
+        if a.dns_servers.is_empty() && a.ipv6_dns_servers.is_empty() && !net.dns.is_empty() {
+            a.dns_servers = net.dns.iter().copied().filter(IpAddr::is_ipv4).collect();
+            a.ipv6_dns_servers = net.dns.iter().copied().filter(IpAddr::is_ipv6).collect();
+            a.dns_source = Some(DnsSource::Static);
+        }
+        for r in &i.routes {
+            if let (IpAddr::V4(dest), Some(IpAddr::V4(gw))) = (r.to.address, r.via) {
+                if report.routes.len() < 4096 {
+                    report.routes.push(Route {
+                        destination: dest,
+                        prefix_len: r.to.prefix_len.min(32),
+                        gateway: gw,
+                        metric: r.metric,
+                        repeats_default_gateway: r.to.prefix_len == 0
+                            && a.gateways.iter().any(|g| g.address == IpAddr::V4(gw)),
+                    });
+                }
+            }
+        }
+        report.adapters.push(a);
+    }
+    for w in net.warnings {
+        report.warnings.push(Warning { code: w.code, message: w.message, key: w.file, value: None });
+    }
+    for f in net.files {
+        if !files.contains(&f) {
+            files.push(f);
+        }
+    }
+}
+
+fn stack_name(s: regnet_linux::Stack) -> &'static str {
+    match s {
+        regnet_linux::Stack::Netplan => "netplan",
+        regnet_linux::Stack::NetworkManager => "network_manager",
+        regnet_linux::Stack::IfcfgRhel => "ifcfg_rhel",
+        regnet_linux::Stack::IfcfgSuse => "ifcfg_suse",
+        regnet_linux::Stack::Networkd => "networkd",
+        regnet_linux::Stack::Ifupdown => "ifupdown",
+        _ => "other",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,7 +346,7 @@ mod tests {
         assert_eq!(r.hostname.as_deref(), Some("web01"));
         assert_eq!(files, ["/etc/os-release", "/etc/hostname"]);
         assert_eq!(r.control_set_source, ControlSetSource::None);
-        assert!(r.warnings.iter().any(|w| w.code == "linux_network_not_read"));
+        assert!(r.adapters.is_empty(), "no network configuration in this tree");
         assert_eq!(unquote("\"a\\\"b\""), "a\"b");
         assert_eq!(unquote("'x y'"), "x y");
     }

@@ -27,30 +27,43 @@ pub struct Report {
     /// Version of this contract (1).
     pub schema_version: u32,
     /// DNS host name the guest used (`Tcpip\Parameters\Hostname`).
+    #[serde(default)]
     pub hostname: Option<String>,
     /// The host name configured for the next boot (`NV Hostname`), when it differs: a rename is pending.
+    #[serde(default)]
     pub hostname_pending: Option<String>,
     /// NetBIOS computer name (`Control\ComputerName\ComputerName`).
+    #[serde(default)]
     pub computer_name: Option<String>,
     /// Primary DNS suffix (`Tcpip\Parameters\Domain`).
+    #[serde(default)]
     pub domain: Option<String>,
     /// The primary DNS suffix for the next boot (`NV Domain`), when it differs.
+    #[serde(default)]
     pub domain_pending: Option<String>,
     /// DNS suffix search list, in order (`SearchList`).
+    #[serde(default)]
     pub search_list: Vec<String>,
     /// IP forwarding (`IPEnableRouter` = 1).
+    #[serde(default)]
     pub ip_forwarding: bool,
     /// The control set read (`ControlSet%03d`).
+    #[serde(default)]
     pub control_set: u32,
     /// Which `Select` value named it: `current`, `default` or `last_known_good`.
+    #[serde(default)]
     pub control_set_source: ControlSetSource,
     /// The hive file's state and what log replay did.
+    #[serde(default)]
     pub hive: HiveState,
     /// Network adapters, in a stable order: by device class index, then those without a class entry by GUID.
+    #[serde(default)]
     pub adapters: Vec<Adapter>,
     /// Persistent IPv4 routes (`Tcpip\Parameters\PersistentRoutes`).
+    #[serde(default)]
     pub routes: Vec<Route>,
     /// Everything odd that did not stop the report.
+    #[serde(default)]
     pub warnings: Vec<Warning>,
     /// Where the hive came from when it was read out of a disk image (null for a hive file).
     #[serde(default)]
@@ -107,13 +120,16 @@ pub struct OsInfo {
 #[non_exhaustive]
 pub struct VmInfo {
     /// The VM's name (`displayName`, the OVF VirtualSystem's name, libvirt `<name>`).
+    #[serde(default)]
     pub name: Option<String>,
     /// The configuration file, as the caller named it.
+    #[serde(default)]
     pub config: String,
     /// Which kind of file it was: `vmx`, `ovf`, `ova` or `libvirt`.
     #[serde(default)]
     pub config_kind: Option<String>,
     /// The hypervisor the file is for: `vmware`, `ovf`, `libvirt:kvm`, ...
+    #[serde(default)]
     pub hypervisor: String,
     /// The guest OS the configuration declares (`guestOS`, OVF `osType`, libosinfo id).
     #[serde(default)]
@@ -125,6 +141,7 @@ pub struct VmInfo {
     #[serde(default)]
     pub disks: Vec<VmDiskInfo>,
     /// The VM's NICs, in the configuration's order.
+    #[serde(default)]
     pub nics: Vec<VmNicInfo>,
 }
 
@@ -143,8 +160,10 @@ pub struct VmDiskInfo {
 #[non_exhaustive]
 pub struct VmNicInfo {
     /// Its MAC address, `00:50:56:9A:3C:1F` style (the form adapters use), when the file gives one.
+    #[serde(default)]
     pub mac: Option<String>,
     /// Its production network: the port group, OVF network, libvirt network, bridge or device.
+    #[serde(default)]
     pub network: Option<String>,
     /// Its VLAN tag, when the file gives one (libvirt `<vlan><tag id=…>`).
     #[serde(default)]
@@ -165,22 +184,31 @@ pub struct VmNicInfo {
 #[non_exhaustive]
 pub struct ImageSource {
     /// The image as named by the caller.
+    #[serde(default)]
     pub image: String,
     /// Container format detected from the content: `raw`, `vhd`, `vhdx`, `vmdk`, `qcow2`.
+    #[serde(default)]
     pub container: String,
     /// Size of the virtual disk in bytes.
+    #[serde(default)]
     pub virtual_size: u64,
     /// `gpt`, `mbr`, or `none` (a bare volume).
+    #[serde(default)]
     pub partition_table: String,
     /// The partition read (GPT entry number; MBR 1-4 primary, 5+ logical; 0 for a bare volume).
+    #[serde(default)]
     pub partition: u32,
     /// Its start on the virtual disk, in bytes.
+    #[serde(default)]
     pub partition_start: u64,
     /// The files read from it, in order.
+    #[serde(default)]
     pub files: Vec<String>,
     /// Bytes read from the image file(s) in all: the honest measure of laziness.
+    #[serde(default)]
     pub bytes_read: u64,
     /// Read calls made on the image file(s).
+    #[serde(default)]
     pub reads: u64,
     /// The volume manager the guest's volume is in (`lvm`), null when none.
     #[serde(default)]
@@ -194,7 +222,7 @@ pub struct ImageSource {
 }
 
 /// Which `Select` value chose the control set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ControlSetSource {
@@ -204,7 +232,9 @@ pub enum ControlSetSource {
     Default,
     /// `Select\LastKnownGood`, because Current and Default were missing or unusable.
     LastKnownGood,
-    /// Not a Windows guest: there is no control set (`control_set` is 0).
+    /// Not a Windows guest: there is no control set (`control_set` is 0). Also what a report
+    /// written without this field reads as.
+    #[default]
     None,
 }
 
@@ -213,14 +243,19 @@ pub enum ControlSetSource {
 #[non_exhaustive]
 pub struct HiveState {
     /// The primary file needed recovery (a crash-consistent copy of a running system usually does).
+    #[serde(default)]
     pub dirty: bool,
     /// Transaction logs whose data was applied, in the order applied.
+    #[serde(default)]
     pub logs_applied: Vec<String>,
     /// Logs that were given or found but not used, with the reason.
+    #[serde(default)]
     pub logs_ignored: Vec<IgnoredLog>,
     /// Log entries (new format) applied in all.
+    #[serde(default)]
     pub entries_applied: u32,
     /// Dirty pages written in all.
+    #[serde(default)]
     pub pages_applied: u32,
 }
 
@@ -254,49 +289,71 @@ pub struct Adapter {
     #[serde(serialize_with = "guid_out", deserialize_with = "guid_in")]
     pub guid: String,
     /// Friendly (connection) name, e.g. `Ethernet0`.
+    #[serde(default)]
     pub name: Option<String>,
     /// Driver description, e.g. `vmxnet3 Ethernet Adapter`.
+    #[serde(default)]
     pub description: Option<String>,
     /// MAC address, `00:50:56:9A:3C:1F` style.
+    #[serde(default)]
     pub mac: Option<String>,
     /// Where the MAC came from.
+    #[serde(default)]
     pub mac_source: Option<MacSource>,
     /// True for a physical NIC (device class `Characteristics` has NCF_PHYSICAL, 0x4), false for a
     /// virtual or software adapter, null when the adapter has no device class entry.
+    #[serde(default)]
     pub physical: Option<bool>,
     /// IANA interface type (`*IfType`: 6 Ethernet, 71 802.11, 131 tunnel, ...).
+    #[serde(default)]
     pub if_type: Option<u32>,
     /// Device class subkey (`Control\Class\{4D36E972-...}\NNNN`) of this adapter.
+    #[serde(default)]
     pub class_index: Option<String>,
     /// True when DHCP configures IPv4 (`EnableDHCP` = 1). Decides which values are live.
+    #[serde(default)]
     pub dhcp: bool,
     /// IPv4 addresses with prefix lengths, in configured order (for DHCP: the leased address).
+    #[serde(default)]
     pub ipv4: Vec<Ipv4Entry>,
     /// IPv4 default gateways in order, with metrics where configured.
+    #[serde(default)]
     pub gateways: Vec<Gateway>,
     /// DNS servers in query order. A static `NameServer` overrides DHCP's even on a DHCP adapter.
+    #[serde(default)]
     pub dns_servers: Vec<IpAddr>,
     /// Where the DNS servers came from.
+    #[serde(default)]
     pub dns_source: Option<DnsSource>,
     /// Connection-specific DNS suffix (`Domain`, else `DhcpDomain` on a DHCP adapter); empty when none.
+    #[serde(default)]
     pub dns_suffix: String,
     /// The DHCP lease, for a DHCP adapter that holds one.
+    #[serde(default)]
     pub dhcp_lease: Option<DhcpLease>,
     /// Static IPv6 addresses (from the Nsi persistent store).
+    #[serde(default)]
     pub ipv6: Vec<Ipv6Entry>,
     /// Static IPv6 DNS servers (`Tcpip6 ... NameServer`).
+    #[serde(default)]
     pub ipv6_dns_servers: Vec<IpAddr>,
     /// IPv6 DNS servers learnt from DHCPv6 (`Dhcpv6DNSServers`), in order, duplicates kept.
+    #[serde(default)]
     pub dhcpv6_dns_servers: Vec<Ipv6Addr>,
     /// WINS servers: static (`NameServerList`), else DHCP's (`DhcpNameServerList`).
+    #[serde(default)]
     pub wins_servers: Vec<Ipv4Addr>,
     /// NetBIOS over TCP/IP (`NetbiosOptions`).
+    #[serde(default)]
     pub netbios: Option<Netbios>,
     /// IPv4 MTU (`MTU`), when set.
+    #[serde(default)]
     pub mtu: Option<u32>,
     /// VLAN ID from the driver's `VlanID` keyword, when set.
+    #[serde(default)]
     pub vlan_id: Option<u16>,
     /// Interface metric (`InterfaceMetric`), when set (0 or absent is automatic).
+    #[serde(default)]
     pub interface_metric: Option<u32>,
     /// A label for the production network this adapter is on (a hypervisor port group or switch
     /// name): from the VM configuration's NIC with the same MAC, or set by the caller; `regnet map`
@@ -488,19 +545,26 @@ pub struct Gateway {
 #[non_exhaustive]
 pub struct DhcpLease {
     /// The DHCP server (`DhcpServer`).
+    #[serde(default)]
     pub server: Option<Ipv4Addr>,
     /// `LeaseObtainedTime` as stored (documented as seconds since 1970).
+    #[serde(default)]
     pub obtained: Option<u32>,
     /// `LeaseTerminatesTime` as stored.
+    #[serde(default)]
     pub expires: Option<u32>,
     /// `obtained` as a UTC time, only where it is a plausible epoch (year 2000 or later); some
     /// Windows 10 builds store a relative clock there instead.
+    #[serde(default)]
     pub obtained_utc: Option<String>,
     /// `expires` as a UTC time, under the same rule.
+    #[serde(default)]
     pub expires_utc: Option<String>,
     /// The lease length in seconds (`Lease`).
+    #[serde(default)]
     pub lease_seconds: Option<u32>,
     /// The gateway's MAC address as DHCP recorded it (`DhcpGatewayHardware`): the gateway's, not this NIC's.
+    #[serde(default)]
     pub gateway_mac: Option<String>,
 }
 
@@ -528,9 +592,11 @@ pub struct Route {
     /// Next hop.
     pub gateway: Ipv4Addr,
     /// Metric; null when automatic (-1).
+    #[serde(default)]
     pub metric: Option<u32>,
     /// True when this is a default route that only repeats an adapter's default gateway (Windows
     /// writes those here too); false for a route someone added.
+    #[serde(default)]
     pub repeats_default_gateway: bool,
 }
 
@@ -539,11 +605,15 @@ pub struct Route {
 #[non_exhaustive]
 pub struct Warning {
     /// A stable machine-readable code, e.g. `bad_value`, `wrong_type`, `nsi_mismatch`.
+    #[serde(default)]
     pub code: String,
     /// What happened, for people.
+    #[serde(default)]
     pub message: String,
     /// The registry key concerned, when there is one.
+    #[serde(default)]
     pub key: Option<String>,
     /// The value concerned, when there is one.
+    #[serde(default)]
     pub value: Option<String>,
 }
