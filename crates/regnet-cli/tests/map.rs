@@ -84,3 +84,42 @@ fn from_disk_images_to_the_mapping() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cn-x"));
 }
+
+/// A Windows image and a Linux image map automatically when their networks match the plan's count:
+/// both guests' settings were read, so neither needs a table.
+#[test]
+fn a_mixed_fleet_maps_automatically() {
+    let linux = root().join("target/testdata/linux/ubuntu-lvm.vmdk");
+    if !linux.is_file() {
+        eprintln!("skipped: {} is absent; run testdata/build.sh", linux.display());
+        return;
+    }
+    let d = scratch("map-mixed");
+    std::fs::write(d.join("plan.json"), r#"{"networks": [{"name": "cn-a"}, {"name": "cn-b"}, {"name": "cn-c"}]}"#).unwrap();
+    let out = regnet(&[
+        "map",
+        "--plan",
+        d.join("plan.json").to_str().unwrap(),
+        "testdata/example/disk.qcow2",
+        linux.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(m["automatic"], true);
+    assert_eq!(m["vms"][1]["os"], "linux");
+    let shared = &m["cloud_networks"][2]["production_networks"][0];
+    assert_eq!(shared["network"], "192.168.50.0/24");
+    assert_eq!(shared["gateway"], "192.168.50.1");
+    assert_eq!(shared["vms"], serde_json::json!(["APP-SRV-07", "web-lnx-01"]));
+    // A hand-written VM file still needs a table.
+    std::fs::write(d.join("web01.json"), r#"{"name": "web01", "os": "linux", "nics": [{"network": "VM Network"}]}"#).unwrap();
+    let out = regnet(&[
+        "map",
+        "--plan",
+        d.join("plan.json").to_str().unwrap(),
+        linux.to_str().unwrap(),
+        d.join("web01.json").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give a mapping table"));
+}
