@@ -178,3 +178,28 @@ fn two_disks_are_one_machine_only_together() {
     assert!(e.contains("not found") && e.contains("on none of the disks given"), "{e}");
     assert!(regnet::extract_machine(&f.images, &ExtractOptions::default()).is_ok());
 }
+
+/// Owners and permission bits come through the guest view (NetworkManager skips keyfiles that are
+/// not root's with mode 0600): XFS and ext4 both give them.
+#[test]
+fn owners_and_modes_come_through() {
+    let Some(d) = linux() else { return };
+    let rocky = d.join("rocky-lvm.vhdx");
+    if rocky.is_file() {
+        let mut g = regnet::open_guest(&[&rocky], &ExtractOptions::default()).unwrap();
+        let keyfile = g.view.resolve("/etc/NetworkManager/system-connections/ens192.nmconnection").unwrap();
+        assert_eq!((keyfile.uid, keyfile.mode), (Some(0), Some(0o600)));
+        let backup = g.view.resolve("/etc/NetworkManager/system-connections/ens192.nmconnection.bak").unwrap();
+        assert_eq!(backup.mode, Some(0o644));
+        let r = regnet::extract(&rocky, &ExtractOptions::default()).unwrap();
+        assert!(r.warnings.iter().any(|w| w.code == "skipped_file" && w.message.contains("0644")), "{:?}", r.warnings);
+    }
+    let ubuntu = d.join("ubuntu-lvm.vmdk");
+    if ubuntu.is_file() {
+        let mut g = regnet::open_guest(&[&ubuntu], &ExtractOptions::default()).unwrap();
+        let hostname = g.view.resolve("/etc/hostname").unwrap();
+        assert_eq!((hostname.uid, hostname.mode), (Some(0), Some(0o644)));
+        let shadow = g.view.resolve("/etc/shadow").unwrap();
+        assert_eq!(shadow.mode, Some(0o640));
+    }
+}

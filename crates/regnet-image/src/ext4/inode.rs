@@ -35,6 +35,10 @@ pub(crate) struct Inode {
     /// Its byte offset in the volume (for errors).
     pub at: u64,
     pub mode: Mode,
+    /// The permission bits of `i_mode` (`0o7777`).
+    pub perm: u32,
+    /// The owner: `i_uid` with the Linux high 16 bits (`osd2.l_i_uid_high`).
+    pub uid: u32,
     pub size: u64,
     pub flags: u32,
     /// `i_blocks` (512-byte units, or blocks with `huge_file`: only compared with 0 here).
@@ -67,7 +71,10 @@ impl Inode {
         }
         let blocks = (u64::from(u16_at(raw, 0x74).unwrap_or(0)) << 32) | u64::from(u32_at(raw, 0x1C).unwrap_or(0));
         let file_acl = (u64::from(u16_at(raw, 0x76).unwrap_or(0)) << 32) | u64::from(u32_at(raw, 0x68).unwrap_or(0));
-        let mut inode = Inode { ino, at, mode, size, flags, blocks, file_acl, block, inline_tail: Vec::new() };
+        let perm = u32::from(mode_bits & 0o7777);
+        let uid = (u32::from(u16_at(raw, 0x78).unwrap_or(0)) << 16) | u32::from(u16_at(raw, 0x02).unwrap_or(0));
+        let mut inode =
+            Inode { ino, at, mode, perm, uid, size, flags, blocks, file_acl, block, inline_tail: Vec::new() };
         if flags & FLAG_INLINE_DATA != 0 {
             if !inline_data {
                 return Err(inode.corrupt("has the inline-data flag on a volume without the inline_data feature"));

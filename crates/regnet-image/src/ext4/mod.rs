@@ -579,7 +579,7 @@ impl FileSystem for Ext4Fs {
 
     fn stat(&mut self, node: NodeId) -> Result<NodeInfo> {
         let inode = self.inode(node)?;
-        Ok(NodeInfo::new(node, kind_of(inode.mode), inode.size))
+        Ok(NodeInfo::new(node, kind_of(inode.mode), inode.size).with_owner(inode.uid, inode.perm))
     }
 
     fn lookup(&mut self, dir: NodeId, name: &[u8]) -> Result<Option<NodeId>> {
