@@ -8,6 +8,8 @@
 //! - [`lvm`]: LVM2 physical volumes, volume groups assembled across disks, and their linear and
 //!   striped logical volumes as [`Volume`]s.
 //! - [`ntfs`]: a read-only NTFS path lookup and file reader.
+//! - [`ext4`] and [`xfs`]: read-only ext2/3/4 (journal replayed in memory) and XFS v4/v5 readers.
+//! - [`volume`]: the byte ranges file systems live in (a partition of a shared disk, an LV).
 //! - [`guest`]: one read-only view of a guest's files by path, resolved inside the guest, over any
 //!   file system that implements [`guest::FileSystem`].
 //! - [`source`]: counted reads of the image file(s), and the policy that an image may name other
