@@ -318,6 +318,35 @@ if target == "netplan":
     print(f"seeded {len(seeds)} inputs into {out}", file=sys.stderr)
     sys.exit(0)
 
+if target in ("networkd", "ifupdown"):
+    # The trees' files, each alone, and each network file joined by the marker the target splits
+    # on with the drop-ins, links and netdevs (networkd), or the main file with its sourced files.
+    import glob
+    root = os.path.join(dirs[0], "linux", "trees")
+    if target == "networkd":
+        pats = ["*/etc/systemd/network/*.network", "*/usr/lib/systemd/network/*.network", "*/etc/systemd/network/*.link",
+                "*/usr/lib/systemd/network/*.link", "*/etc/systemd/network/*.network.d/*.conf"]
+    else:
+        pats = ["*/etc/network/interfaces", "*/etc/network/interfaces.d/*"]
+    texts = [read(p) for pat in pats for p in sorted(glob.glob(os.path.join(root, pat)))]
+    m = b"\n#8<\n"
+    seeds = list(texts) + [a + m + b for a in texts for b in texts if a != b][:200]
+    if target == "networkd":
+        seeds.append(m.join([b"[Match]\nName=eth0\n[Network]\nAddress=10.0.0.2/24\n", b"null",
+                             b"[Network]\nDNS=1.1.1.1#x\nAddress=\n", b"[Match]\nMACAddress=52:54:00:00:00:01\n[Network]\nBond=bond0\n",
+                             b"[Match]\nMACAddress=52:54:00:00:00:01\n[Link]\nName=lan0\n",
+                             b"[NetDev]\nName=bond0\nKind=bond\n", b"[Match]\nName=!en* \\\n eth*\nVirtualization=vm\n[Route]\nGateway=10.0.0.1\n"]))
+    else:
+        seeds.append(m.join([b"source-directory interfaces.d\nsource other sub/*\nauto eth0\niface eth0 inet static\n address 10.0.0.2\n netmask 255.255.255.0\n",
+                             b"auto eth1\niface eth1 inet6 static\n address 2001:db8::2/64\n gateway 2001:db8::1\n",
+                             b"source /etc/network/interfaces\n", b"source-directory /etc/network/loop\n",
+                             b"auto bond0\niface bond0 inet dhcp\n bond-slaves eth2 eth3\n"]))
+    for data in seeds:
+        with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as fh:
+            fh.write(data)
+    print(f"seeded {len(seeds)} inputs into {out}", file=sys.stderr)
+    sys.exit(0)
+
 if target in ("keyfile", "ifcfg"):
     # NetworkManager keyfiles and ifcfg files from the trees (keyfiles also with their .bak
     # copies), plus a few written here as nmcli, cloud-init, anaconda and YaST write them.
