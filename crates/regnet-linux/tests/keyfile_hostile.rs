@@ -13,7 +13,9 @@ const GOOD_RH: &str = "DEVICE=good0\nIPADDR=10.0.0.5\nPREFIX=24\nGATEWAY=10.0.0.
 fn timed<T>(f: impl FnOnce() -> T) -> T {
     let t = Instant::now();
     let r = f();
-    assert!(t.elapsed() < Duration::from_secs(20), "took {:?}", t.elapsed());
+    // Release builds take a few seconds; unoptimised (coverage) builds on a busy machine more.
+    let bound = Duration::from_secs(if cfg!(debug_assertions) { 300 } else { 20 });
+    assert!(t.elapsed() < bound, "took {:?}", t.elapsed());
     r
 }
 

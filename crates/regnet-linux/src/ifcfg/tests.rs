@@ -215,3 +215,42 @@ fn helpers() {
     assert!(!same_subnet(&a("2001:db8::1", 64), ip("10.0.0.1")));
     assert!(same_subnet(&a("10.0.0.1", 0), ip("11.0.0.1")));
 }
+
+#[test]
+fn less_common_rhel_settings() {
+    let c = rhel(&[
+        ("/etc/sysconfig/network", "GATEWAYDEV=eth0\nGATEWAY=10.0.0.1\n"),
+        ("/etc/sysconfig/network-scripts/ifcfg-eth0", "DEVICE=eth0\nIPADDR=10.0.0.5\nPREFIX=24\nMTU=0\nIPV6INIT=yes\nIPV6_DISABLED=yes\nIPV6ADDR=2001:db8::1\nDNS1=2001:db8::53\n"),
+        ("/etc/sysconfig/network-scripts/ifcfg-eth1", "DEVICE=eth1\nIPADDR=10.1.0.5\nPREFIX=24\nIPV6INIT=yes\nIPV6_AUTOCONF=no\nDHCPV6C=yes\nIPV6ADDR=2001:db8:1::5\nIPV6_DEFAULTGW=2001:db8:1::1\nIPV6_DEFROUTE=no\n"),
+        ("/etc/sysconfig/network-scripts/ifcfg-eth2", "DEVICE=eth2\nBOOTPROTO=none\nDNS1=10.0.0.2\nIPV6INIT=yes\nIPV6_AUTOCONF=shared\n"),
+        ("/etc/sysconfig/network-scripts/route-eth1", "10.5.0.0/16 via 10.1.0.1 metric x\n10.6.0.0/16 via nowhere\n10.7.0.0/16 dev eth1 proto static\n"),
+    ]);
+    let by = |n: &str| c.interfaces.iter().find(|i| i.name == n).unwrap();
+    assert_eq!(by("eth0").gateways, [ip("10.0.0.1")]);
+    assert_eq!(by("eth0").mtu, None);
+    assert!(by("eth0").dns.is_empty() && !by("eth0").dhcp6);
+    // GATEWAYDEV names eth0: eth1 gets no default route from the network file.
+    assert!(by("eth1").gateways.is_empty());
+    assert!(by("eth1").dhcp6);
+    assert_eq!(by("eth1").routes.len(), 1);
+    assert!(by("eth2").dns.is_empty());
+    assert!(codes(&c).contains(&"never_default"));
+}
+
+#[test]
+fn less_common_suse_settings() {
+    let mut f = MemFiles::new();
+    f.file("/etc/sysconfig/network/ifcfg-eth0", "IPADDR=10.0.0.5/24\n");
+    f.file("/etc/sysconfig/network/ifroute-eth0.bak", "default 10.0.0.9 - eth0\n");
+    f.file(
+        "/etc/sysconfig/network/ifroute-eth0",
+        "10.9.0.0/16 - - eth0\nzz 10.0.0.1 - eth0\n2001:db8::/32 - 64 eth0\n10.8.0.0 10.0.0.1 16 -\n",
+    );
+    f.file("/etc/sysconfig/network/routes", "default - - -\n");
+    f.file("/etc/sysconfig/network/ifcfg-", "");
+    let c = read_suse(&mut f, &Limits::default());
+    let i = &c.interfaces[0];
+    assert_eq!(i.routes.len(), 3, "{:#?}", c.warnings);
+    assert!(i.gateways.is_empty());
+    assert_eq!(c.files.len(), 3);
+}
