@@ -25,27 +25,12 @@
 //!   all, `max_interfaces` interfaces.
 
 use crate::networkd::util::{
-    canonical_mac, glob_match_in, is_glob, join, list_dir, parent, parse_ip_prefix, parse_netmask, read_text, Budget,
-    Steps,
+    canonical_mac, glob_match_in, is_glob, join, list_dir, parent, parse_ip_prefix, parse_netmask, push_capped,
+    read_text, Budget, Steps,
 };
 use crate::{FileKind, GuestFiles, IfAddress, Interface, InterfaceKind, Limits, Stack, StackConfig, Warning};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-
-/// At most this many warnings (then one saying the rest are left out).
-const MAX_WARNINGS: usize = 1000;
-
-fn push_capped(w: &mut Vec<Warning>, warning: Warning) {
-    if w.len() < MAX_WARNINGS {
-        w.push(warning);
-    } else if w.len() == MAX_WARNINGS {
-        w.push(Warning::new(
-            "more_warnings",
-            format!("more than {MAX_WARNINGS} warnings: the rest are left out"),
-            None,
-        ));
-    }
-}
 
 /// The main file.
 pub const INTERFACES: &str = "/etc/network/interfaces";
@@ -519,11 +504,10 @@ fn vlan_id(name: &str) -> Option<u16> {
 fn finish(st: State) -> StackConfig {
     let State { mut cfg, ifaces, up, steps, .. } = st;
     if steps.spent {
-        cfg.warnings.push(Warning::new(
-            "match_budget",
-            "source globs too costly to expand: some were not followed",
-            None,
-        ));
+        push_capped(
+            &mut cfg.warnings,
+            Warning::new("match_budget", "source globs too costly to expand: some were not followed", None),
+        );
     }
     // Bond members named on the members' side.
     let mut masters: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -535,11 +519,14 @@ fn finish(st: State) -> StackConfig {
     let known: BTreeSet<&str> = ifaces.iter().map(|i| i.iface.name.as_str()).collect();
     for n in &up {
         if !known.contains(n.as_str()) && n != "lo" {
-            cfg.warnings.push(Warning::new(
-                "unknown_interface",
-                format!("{n} is marked auto or allow-hotplug but has no iface stanza"),
-                None,
-            ));
+            push_capped(
+                &mut cfg.warnings,
+                Warning::new(
+                    "unknown_interface",
+                    format!("{n} is marked auto or allow-hotplug but has no iface stanza"),
+                    None,
+                ),
+            );
         }
     }
     for mut it in ifaces {
@@ -547,7 +534,7 @@ fn finish(st: State) -> StackConfig {
             continue;
         }
         if !up.contains(&it.iface.name) {
-            cfg.warnings.push(Warning::new(
+            push_capped(&mut cfg.warnings, Warning::new(
                 "not_brought_up",
                 format!(
                     "{} is configured but marked neither auto nor allow-hotplug: ifupdown does not bring it up at boot, so it is left out",
@@ -580,15 +567,18 @@ fn finish(st: State) -> StackConfig {
             }
         }
         if it.iface.name.contains(':') {
-            cfg.warnings.push(Warning::new(
-                "alias_interface",
-                format!(
-                    "{} is an alias: its addresses go on {}",
-                    it.iface.name,
-                    it.iface.name.split(':').next().unwrap_or("")
+            push_capped(
+                &mut cfg.warnings,
+                Warning::new(
+                    "alias_interface",
+                    format!(
+                        "{} is an alias: its addresses go on {}",
+                        it.iface.name,
+                        it.iface.name.split(':').next().unwrap_or("")
+                    ),
+                    it.iface.files.first().map(String::as_str),
                 ),
-                it.iface.files.first().map(String::as_str),
-            ));
+            );
         }
         cfg.interfaces.push(it.iface);
     }

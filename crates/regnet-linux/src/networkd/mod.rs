@@ -41,7 +41,9 @@ use crate::{FileKind, GuestFiles, IfAddress, IfRoute, Interface, InterfaceKind, 
 use ini::{words, Section};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use util::{canonical_mac, glob_match_in, is_glob, join, list_dir, parse_address, read_text, Budget, Steps};
+use util::{
+    canonical_mac, glob_match_in, is_glob, join, list_dir, parse_address, push_capped, read_text, Budget, Steps,
+};
 
 /// systemd's search path for network files, highest priority first.
 pub const DIRS: [&str; 5] = [
@@ -93,7 +95,7 @@ pub fn read(files: &mut dyn GuestFiles, limits: &Limits) -> StackConfig {
     }
     for (name, c) in &chosen {
         if c.masked {
-            w.push(Warning::new(
+            push_capped(w, Warning::new(
                 "masked_file",
                 format!("{name} is masked by {} (a link to /dev/null or an empty file): lower directories' {name} is not read", c.path),
                 Some(&c.path),
@@ -170,7 +172,10 @@ fn dropins(files: &mut dyn GuestFiles, name: &str, limits: &Limits, w: &mut Vec<
             let path = join(&d, &n);
             let masked = is_masked(files, &path, kind);
             if masked {
-                w.push(Warning::new("masked_file", format!("drop-in {n} of {name} is masked by {path}"), Some(&path)));
+                push_capped(
+                    w,
+                    Warning::new("masked_file", format!("drop-in {n} of {name} is masked by {path}"), Some(&path)),
+                );
             }
             by_name.insert(n, Chosen { path, masked });
         }
@@ -633,11 +638,14 @@ fn emit(
     }
     for (i, nf) in networks.iter().enumerate() {
         if nf.never {
-            w.push(Warning::new(
-                "condition_false",
-                format!("{}: its [Match] conditions do not hold on a VM, so it applies to nothing", nf.name),
-                nf.files.first().map(String::as_str),
-            ));
+            push_capped(
+                w,
+                Warning::new(
+                    "condition_false",
+                    format!("{}: its [Match] conditions do not hold on a VM, so it applies to nothing", nf.name),
+                    nf.files.first().map(String::as_str),
+                ),
+            );
             continue;
         }
         let earlier = networks.get(..i).unwrap_or(&[]);
@@ -677,36 +685,45 @@ fn emit(
         for (name, mac, hw, probe_name) in targets {
             let probe = Probe { name: probe_name.as_deref(), mac: mac.as_deref() };
             if let Some(e) = earlier.iter().find(|e| covers(e, &probe, &mut steps)) {
-                w.push(Warning::new(
-                    "shadowed",
-                    format!("{} is not applied to {name}: {} comes first and matches it", nf.name, e.name),
-                    nf.files.first().map(String::as_str),
-                ));
+                push_capped(
+                    w,
+                    Warning::new(
+                        "shadowed",
+                        format!("{} is not applied to {name}: {} comes first and matches it", nf.name, e.name),
+                        nf.files.first().map(String::as_str),
+                    ),
+                );
                 continue;
             }
             if hw {
-                w.push(Warning::new(
-                    "hardware_name",
-                    format!(
-                        "{} matches interfaces by {}: which ones depends on the replica's hardware",
-                        nf.name,
-                        if nf.names.is_empty() {
-                            "nothing in particular (every interface)".to_owned()
-                        } else {
-                            format!("Name={}", nf.names.join(" "))
-                        }
+                push_capped(
+                    w,
+                    Warning::new(
+                        "hardware_name",
+                        format!(
+                            "{} matches interfaces by {}: which ones depends on the replica's hardware",
+                            nf.name,
+                            if nf.names.is_empty() {
+                                "nothing in particular (every interface)".to_owned()
+                            } else {
+                                format!("Name={}", nf.names.join(" "))
+                            }
+                        ),
+                        nf.files.first().map(String::as_str),
                     ),
-                    nf.files.first().map(String::as_str),
-                ));
+                );
             }
             if out.len() >= limits.max_interfaces {
                 if !full {
                     full = true;
-                    w.push(Warning::new(
-                        "too_many_interfaces",
-                        format!("more than {} interfaces: the rest are not reported", limits.max_interfaces),
-                        nf.files.first().map(String::as_str),
-                    ));
+                    push_capped(
+                        w,
+                        Warning::new(
+                            "too_many_interfaces",
+                            format!("more than {} interfaces: the rest are not reported", limits.max_interfaces),
+                            nf.files.first().map(String::as_str),
+                        ),
+                    );
                 }
                 continue;
             }
@@ -729,7 +746,7 @@ fn emit(
         }
     }
     if steps.spent {
-        w.push(Warning::new(
+        push_capped(w, Warning::new(
             "match_budget",
             "the [Match] patterns are too costly to compare: some files may be reported although an earlier one shadows them",
             None,

@@ -31,6 +31,22 @@ impl Budget {
     }
 }
 
+/// At most this many warnings per reader (then one saying the rest are left out).
+pub(crate) const MAX_WARNINGS: usize = 1000;
+
+/// Pushes a warning unless there are already [`MAX_WARNINGS`].
+pub(crate) fn push_capped(w: &mut Vec<Warning>, warning: Warning) {
+    if w.len() < MAX_WARNINGS {
+        w.push(warning);
+    } else if w.len() == MAX_WARNINGS {
+        w.push(Warning::new(
+            "more_warnings",
+            format!("more than {MAX_WARNINGS} warnings: the rest are left out"),
+            None,
+        ));
+    }
+}
+
 /// A file's text (lossy UTF-8), or `None` with a warning when it is absent, too big or unreadable.
 pub(crate) fn read_text(
     files: &mut dyn GuestFiles,
