@@ -18,6 +18,13 @@ targets=(
   "regnet-image:vhdx:hostile"
   "regnet:damage:"
   "regnet-hive:corpus:every_corpus_file"
+  "regnet-image:esxi_hostile:"
+  "regnet-image:lvm_hostile:"
+  "regnet-image:ext4_hostile:"
+  "regnet-image:xfs_hostile:"
+  "regnet-vmconfig:hostile:"
+  "regnet:vms:hostile"
+  "regnet-linux:keyfile_hostile:"
 )
 worst_t=0; worst_m=0; n=0; bad=0
 for profile in debug release; do
