@@ -121,8 +121,19 @@ fn cases() -> Vec<(&'static str, Vec<(String, String)>)> {
                     "/etc/network/interfaces.d/50-cloud-init.cfg",
                     "auto lo\niface lo inet loopback\n    dns-nameservers 10.0.0.2\n\nauto ens3\niface ens3 inet static\n    address 10.0.0.15/24\n    gateway 10.0.0.1\n    dns-nameservers 10.0.0.2 10.0.0.3\n    dns-search example.org\n\n# control-alias ens3\niface ens3 inet6 static\n    address 2001:db8::15/64\n    gateway 2001:db8::1\n\nauto ens4\niface ens4 inet dhcp\n",
                 ),
-                s("/etc/network/interfaces.d/ens5", "allow-hotplug ens5\niface ens5 inet static\n  address 192.168.5.5\n  netmask 255.255.252.0\n  gateway 192.168.4.1\n"),
+                s("/etc/network/interfaces.d/ens5", "allow-hotplug ens5\niface ens5 inet static\n  address 192.168.5.5\n  netmask 255.255.252.0\n  address 192.168.5.6\n  gateway 192.168.4.1\n"),
                 s("/etc/network/interfaces.d/ens6.cfg-bak", "auto ens6\niface ens6 inet static\n  address 192.168.6.6/24\n"),
+            ],
+        ),
+        (
+            "a misplaced option: ifupdown refuses the file",
+            vec![s("/etc/network/interfaces", "mtu 1500\nauto eth0\niface eth0 inet dhcp\n")],
+        ),
+        (
+            "an unknown method in an included file: that file stops there",
+            vec![
+                s("/etc/network/interfaces", "auto eth0\niface eth0 inet dhcp\nsource /etc/network/x\n"),
+                s("/etc/network/x", "auto eth1 eth2\niface eth1 inet dhcp\niface eth2 inet6 slaac\n"),
             ],
         ),
         (

@@ -55,6 +55,7 @@ struct Stanza {
     /// Addresses of this stanza without a prefix yet (a later `netmask` gives it).
     pending: Vec<usize>,
     netmask: Option<u8>,
+    has_address: bool,
 }
 
 struct Frame {
@@ -74,6 +75,10 @@ struct State<'a> {
     up: BTreeSet<String>,
     full: bool,
     steps: Steps,
+    /// Why ifupdown would refuse the configuration, when it would.
+    refused: Option<String>,
+    /// An error on the line just read.
+    error: Option<String>,
 }
 
 /// Reads ifupdown's configuration: the interfaces brought up at boot, each with all its stanzas
@@ -90,12 +95,16 @@ pub fn read(files: &mut dyn GuestFiles, limits: &Limits) -> StackConfig {
         up: BTreeSet::new(),
         full: false,
         steps: Steps::new(),
+        refused: None,
+        error: None,
     };
     let mut stack: Vec<Frame> = Vec::new();
     if let Some(f) = open(files, &mut st, INTERFACES, 0, true) {
         stack.push(f);
     }
     let mut stanza: Option<Stanza> = None;
+    // Options of a stanza that is not read (a mapping, another family, past max_interfaces).
+    let mut swallow = false;
     while let Some(frame) = stack.last_mut() {
         let Some(line) = frame.lines.next() else {
             stack.pop();
@@ -107,6 +116,13 @@ pub fn read(files: &mut dyn GuestFiles, limits: &Limits) -> StackConfig {
         let mut words = line.split_ascii_whitespace();
         let Some(first) = words.next() else { continue };
         let rest: Vec<&str> = words.collect();
+        if matches!(
+            first,
+            "source" | "source-directory" | "auto" | "mapping" | "rename" | "no-auto-down" | "no-scripts" | "iface"
+        ) || first.starts_with("allow-")
+        {
+            swallow = first == "mapping";
+        }
         match first {
             "source" | "source-directory" => {
                 stanza = None;
@@ -198,19 +214,28 @@ pub fn read(files: &mut dyn GuestFiles, limits: &Limits) -> StackConfig {
             f if f.starts_with("allow-") => stanza = None,
             "iface" => {
                 stanza = iface_line(&mut st, &rest, &path);
+                swallow = stanza.is_none();
             }
-            opt => {
-                match &mut stanza {
-                    Some(s) => option(&mut st, s, opt, &rest, &path),
-                    None => {
-                        push_capped(&mut st.cfg.warnings, Warning::new(
-                        "bad_line",
-                        format!("`{opt}` outside any iface stanza (ifupdown refuses the whole file for this): ignored"),
-                        Some(&path),
-                    ));
-                    }
-                }
+            opt => match &mut stanza {
+                Some(s) => option(&mut st, s, opt, &rest, &path),
+                None if swallow => {}
+                None => refuse(&mut st, &path, format!("misplaced option `{opt}` outside any iface stanza")),
+            },
+        }
+        // ifupdown stops at an error: in the main file it refuses the whole configuration; in an
+        // included file it stops reading that file and goes on with the one that included it
+        // (checked with ifquery and `ifup -n -a`).
+        if let Some(why) = st.error.take() {
+            if depth == 0 {
+                st.refused = Some(why);
+                break;
             }
+            push_capped(
+                &mut st.cfg.warnings,
+                Warning::new("bad_file", format!("{why}: ifupdown stops reading this file here"), Some(&path)),
+            );
+            stack.pop();
+            stanza = None;
         }
     }
     finish(st)
@@ -340,13 +365,32 @@ fn expand(st: &mut State, files: &mut dyn GuestFiles, pattern: &str, from: &str)
     current
 }
 
+/// ifupdown stops reading at errors like this one and brings up no interface at all.
+fn refuse(st: &mut State, path: &str, why: String) {
+    if st.error.is_none() {
+        st.error = Some(format!("{path}: {why}"));
+    }
+}
+
 fn iface_line(st: &mut State, rest: &[&str], path: &str) -> Option<Stanza> {
-    let Some(&name) = rest.first() else {
-        push_capped(&mut st.cfg.warnings, Warning::new("bad_line", "iface without a name: ignored", Some(path)));
+    let (Some(&name), Some(&family), Some(&method)) = (rest.first(), rest.get(1), rest.get(2)) else {
+        refuse(st, path, format!("`iface {}` without a name, address family and method", rest.join(" ")));
         return None;
     };
-    let family = rest.get(1).copied().unwrap_or("inet");
-    let method = rest.get(2).copied().unwrap_or("manual");
+    let known = match family {
+        "inet" => matches!(
+            method,
+            "loopback" | "static" | "manual" | "dhcp" | "bootp" | "tunnel" | "ppp" | "wvdial" | "ipv4ll"
+        ),
+        "inet6" => matches!(method, "auto" | "loopback" | "static" | "manual" | "dhcp" | "v4tunnel" | "6to4"),
+        "ipx" => matches!(method, "static" | "dynamic"),
+        "can" => method == "static",
+        _ => false,
+    };
+    if !known {
+        refuse(st, path, format!("iface {name} {family} {method}: unknown address family or method"));
+        return None;
+    }
     if !matches!(family, "inet" | "inet6") {
         push_capped(
             &mut st.cfg.warnings,
@@ -387,7 +431,7 @@ fn iface_line(st: &mut State, rest: &[&str], path: &str) -> Option<Stanza> {
             &mut st.cfg.warnings,
             Warning::new(
                 "duplicate_stanza",
-                format!("iface {name} {family} appears twice (ifupdown refuses this): merged"),
+                format!("iface {name} {family} appears twice: ifupdown runs both stanzas; merged"),
                 Some(path),
             ),
         );
@@ -415,7 +459,7 @@ fn iface_line(st: &mut State, rest: &[&str], path: &str) -> Option<Stanza> {
             ),
         ),
     }
-    Some(Stanza { index, v6, pending: Vec::new(), netmask: None })
+    Some(Stanza { index, v6, pending: Vec::new(), netmask: None, has_address: false })
 }
 
 fn option(st: &mut State, s: &mut Stanza, opt: &str, rest: &[&str], path: &str) {
@@ -431,6 +475,19 @@ fn option(st: &mut State, s: &mut Stanza, opt: &str, rest: &[&str], path: &str) 
     let value = rest.join(" ");
     match opt.replace('_', "-").as_str() {
         "address" => {
+            if s.has_address {
+                // ifupdown keeps the first `address` of a stanza (checked with ifquery).
+                push_capped(
+                    w,
+                    Warning::new(
+                        "ignored_option",
+                        format!("iface {name}: a second address {value} in one stanza; ifupdown uses only the first"),
+                        Some(path),
+                    ),
+                );
+                return;
+            }
+            s.has_address = true;
             {
                 match parse_ip_prefix(&value) {
                     Some((ip, p)) if ip.is_ipv6() == s.v6 => {
@@ -502,7 +559,7 @@ fn vlan_id(name: &str) -> Option<u16> {
 }
 
 fn finish(st: State) -> StackConfig {
-    let State { mut cfg, ifaces, up, steps, .. } = st;
+    let State { mut cfg, ifaces, up, steps, refused, .. } = st;
     if steps.spent {
         push_capped(
             &mut cfg.warnings,
@@ -581,6 +638,19 @@ fn finish(st: State) -> StackConfig {
             );
         }
         cfg.interfaces.push(it.iface);
+    }
+    if let Some(why) = refused {
+        // ifup -a fails on the whole configuration: nothing is brought up at boot.
+        let names: Vec<&str> = cfg.interfaces.iter().take(20).map(|i| i.name.as_str()).collect();
+        cfg.warnings.push(Warning::new(
+            "ifupdown_refuses",
+            format!(
+                "ifupdown refuses this configuration ({why}) and brings up no interface at boot; the files describe {}",
+                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+            ),
+            None,
+        ));
+        cfg.interfaces.clear();
     }
     cfg
 }

@@ -87,14 +87,12 @@ fn options_and_oddities() {
     let mut f = MemFiles::new();
     f.file(
         "/etc/network/interfaces",
-        "address 1.2.3.4\nauto eth0 eth1 eth2 ghost\nallow-hotplug eth3\nallow-ovs x\nno-auto-down eth0\niface eth0 inet static\n  address 10.0.0.1 # not a comment\n  address 10.0.0.2\n  netmask 16\n  address 10.0.0.3\n  gateway nope\n  dns-nameservers 1.1.1.1 nope\n  dns-nameserver 8.8.8.8\n  dns-domain a.example\n  hwaddress 52:54:00:12:34:56\n  mtu big\n  up ip route add 10.9.0.0/16 via 10.0.0.254\niface eth0 inet static\n  address 2001:db8::1\n  netmask zz\n  hwaddress ether zz\niface eth0 inet6 static\n  address 2001:db8::1\n  netmask 48\niface eth1 inet6 static\n  address 2001:db8::2\niface eth2 inet bootp\niface eth2 ipx static\niface\niface eth3 \\\n inet dhcp\niface eth4 inet static\n  address 10.4.0.1/24\nmapping eth*\n  script /usr/local/sbin/map\niface eth0:1 inet static\n  address 10.0.0.9/24\nauto eth0:1\niface lo inet loopback\nrename x=y\n",
+        "auto eth0 eth1 eth2 ghost\nallow-hotplug eth3\nallow-ovs x\nno-auto-down eth0\niface eth0 inet static\n  address 10.0.0.1 # not a comment\n  address 10.0.0.2\n  netmask 16\n  address 10.0.0.3\n  gateway nope\n  dns-nameservers 1.1.1.1 nope\n  dns-nameserver 8.8.8.8\n  dns-domain a.example\n  hwaddress 52:54:00:12:34:56\n  mtu big\n  up ip route add 10.9.0.0/16 via 10.0.0.254\niface eth0 inet static\n  address 2001:db8::1\n  netmask zz\n  hwaddress ether zz\niface eth0 inet6 static\n  address 2001:db8::1\n  netmask 48\niface eth1 inet6 static\n  address 2001:db8::2\niface eth2 inet bootp\niface eth2 ipx static\n  address 1\niface eth3 \\\n inet dhcp\niface eth4 inet static\n  address 10.4.0.1/24\nmapping eth*\n  script /usr/local/sbin/map\niface eth0:1 inet static\n  address 10.0.0.9/24\nauto eth0:1\niface lo inet loopback\nrename x=y\n",
     );
     let c = read(&mut f, &Limits::default());
     let e = iface(&c, "eth0");
-    assert_eq!(
-        e.addresses,
-        [IfAddress::new(ip("10.0.0.2"), 16), IfAddress::new(ip("10.0.0.3"), 16), IfAddress::new(ip("2001:db8::1"), 48)]
-    );
+    // The first address line (with its "comment") is the stanza's address: the later ones are ignored.
+    assert_eq!(e.addresses, [IfAddress::new(ip("2001:db8::1"), 48)]);
     assert_eq!(e.dns, [ip("1.1.1.1"), ip("8.8.8.8")]);
     assert_eq!(e.search, ["a.example"]);
     assert_eq!(e.set_mac.as_deref(), Some("52:54:00:12:34:56"));
@@ -102,15 +100,9 @@ fn options_and_oddities() {
     assert!(iface(&c, "eth3").dhcp4);
     assert!(!c.interfaces.iter().any(|i| i.name == "eth4"));
     let cs = codes(&c);
-    for code in [
-        "bad_line",
-        "bad_value",
-        "duplicate_stanza",
-        "unsupported",
-        "not_brought_up",
-        "unknown_interface",
-        "alias_interface",
-    ] {
+    for code in
+        ["bad_value", "duplicate_stanza", "unsupported", "not_brought_up", "unknown_interface", "alias_interface"]
+    {
         assert!(cs.contains(&code), "{code}: {cs:?}");
     }
     assert_eq!(vlan_id("vlan0010"), Some(10));
@@ -118,6 +110,29 @@ fn options_and_oddities() {
     assert_eq!(vlan_id("eth0"), None);
     assert_eq!(normalize("/a/./b/../c/"), "/a/c");
     assert_eq!(normalize("/../.."), "/");
+}
+
+#[test]
+fn errors_ifupdown_refuses() {
+    for text in [
+        "address 1.2.3.4\nauto eth0\niface eth0 inet dhcp\n",
+        "auto eth0\niface eth0 inet dhcp\niface eth1\n",
+        "auto eth0\niface eth0 inet foo\n",
+        "auto eth0\niface eth0 inet dhcp\niface eth1 xns static\n",
+    ] {
+        let mut f = MemFiles::new();
+        f.file("/etc/network/interfaces", text);
+        let c = read(&mut f, &Limits::default());
+        assert!(c.interfaces.is_empty(), "{text}");
+        assert!(codes(&c).contains(&"ifupdown_refuses"), "{text}");
+    } // In an included file, an error stops that file only.
+    let mut f = MemFiles::new();
+    f.file("/etc/network/interfaces", "auto eth0\niface eth0 inet dhcp\nsource x\nauto eth3\niface eth3 inet dhcp\n");
+    f.file("/etc/network/x", "auto eth1 eth2\niface eth1 inet dhcp\niface eth2 inet6 slaac\n  address fd00::1/64\n");
+    let c = read(&mut f, &Limits::default());
+    let names: Vec<&str> = c.interfaces.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["eth0", "eth1", "eth3"]);
+    assert!(codes(&c).contains(&"bad_file"));
 }
 
 #[test]
