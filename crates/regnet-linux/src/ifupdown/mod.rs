@@ -21,6 +21,12 @@
 //!   and udev runs `ifup --allow=hotplug` for `allow-hotplug` ones when their device appears.
 //!   An interface named by neither is **not brought up at boot**: it is left out of the
 //!   interfaces, with a `not_brought_up` warning naming it.
+//! - A stanza keeps its first `address` line (later ones are ignored, with a warning); two stanzas
+//!   of one family both apply (merged).
+//! - Errors stop ifupdown: in the main file (an `iface` line without family or method, an unknown
+//!   family or method, an option outside any stanza) it refuses the whole configuration and brings
+//!   up **no** interface (`ifupdown_refuses`, no interfaces reported); in an included file it
+//!   stops reading that file at the error and goes on with the includer (`bad_file`).
 //! - Reading is bounded: at most `max_files` files and directory listings, `max_nodes` lines in
 //!   all, `max_interfaces` interfaces.
 
