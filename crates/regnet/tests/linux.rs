@@ -203,3 +203,66 @@ fn owners_and_modes_come_through() {
         assert_eq!(shadow.mode, Some(0o640));
     }
 }
+
+/// The guest view over NTFS: a Windows guest's files by path, case-insensitively.
+#[test]
+fn a_windows_guest_through_the_guest_view() {
+    let image = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/example/disk.qcow2");
+    let mut g = regnet::open_guest(&[&image], &ExtractOptions::default()).unwrap();
+    assert!(g.volume.contains("partition 1"), "{}", g.volume);
+    let names: Vec<String> = g
+        .view
+        .list("/windows/SYSTEM32/config")
+        .unwrap()
+        .into_iter()
+        .map(|e| String::from_utf8_lossy(&e.name).into_owned())
+        .collect();
+    assert_eq!(names, ["SYSTEM", "SYSTEM.LOG1", "SYSTEM.LOG2"]);
+    let hive = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/example/SYSTEM")).unwrap();
+    assert_eq!(g.view.read("/Windows/System32/config/system").unwrap(), hive);
+    let mut tail = [0u8; 16];
+    let n = g.view.read_at("/Windows/System32/config/SYSTEM", hive.len() as u64 - 8, &mut tail).unwrap();
+    assert_eq!(&tail[..n], &hive[hive.len() - 8..]);
+    assert_eq!(g.view.read_at("/Windows/System32/config/SYSTEM", hive.len() as u64 + 5, &mut tail).unwrap(), 0);
+    let node = g.view.resolve("/Windows/System32/config/SYSTEM").unwrap();
+    assert_eq!(node.size, hive.len() as u64);
+    assert!(g.view.read_link("/Windows/System32/config/SYSTEM").is_err());
+    assert!(matches!(g.view.read("/Windows/nope"), Err(regnet_image::ImageError::NotFound { .. })));
+    assert!(g.view.read(&format!("/Windows/{}", "x".repeat(300))).is_err());
+    assert!(!g.view.exists("/Windows/System32/config/SYSTEM/inside").unwrap());
+}
+
+/// A mounted Windows root: the hive and its logs read through the guest view, case-insensitively.
+#[test]
+fn a_mounted_windows_root() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/example");
+    let root = std::env::temp_dir().join(format!("regnet-winroot-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let config = root.join("WINDOWS/system32/Config");
+    std::fs::create_dir_all(&config).unwrap();
+    for f in ["SYSTEM", "SYSTEM.LOG1", "SYSTEM.LOG2"] {
+        std::fs::copy(example.join(f), config.join(f.to_lowercase())).unwrap();
+    }
+    let r = regnet::extract(&root, &ExtractOptions::default()).unwrap();
+    assert_eq!(r.hostname.as_deref(), Some("APP-SRV-07"));
+    assert_eq!(r.hive.logs_applied.len(), 2);
+    let s = r.source.as_ref().unwrap();
+    assert_eq!((s.container.as_str(), s.filesystem.as_deref()), ("folder", Some("folder")));
+    assert_eq!(s.files.len(), 3);
+    assert!(s.bytes_read > 0);
+    let mut o = ExtractOptions::default();
+    o.hive.no_logs = true;
+    let r = regnet::extract(&root, &o).unwrap();
+    assert!(r.hive.logs_applied.is_empty());
+    o.hive.limits.max_hive_size = 1024;
+    assert!(regnet::extract(&root, &o).unwrap_err().to_string().contains("max_hive_size"));
+    let mut o = ExtractOptions::default();
+    o.hive.limits.max_log_size = 1024;
+    assert!(regnet::extract(&root, &o).unwrap_err().to_string().contains("max_log_size"));
+    // A folder with neither Windows nor Linux.
+    let empty = root.join("WINDOWS/system32");
+    let e = regnet::extract(&empty, &ExtractOptions::default()).unwrap_err().to_string();
+    assert!(e.contains("holds neither"), "{e}");
+    assert!(regnet::extract(root.join("nope"), &ExtractOptions::default()).is_err());
+    let _ = std::fs::remove_dir_all(&root);
+}

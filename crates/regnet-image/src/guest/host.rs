@@ -112,7 +112,7 @@ impl FileSystem for HostFolder {
         let candidate = base.join(OsStr::from_bytes(name));
         match std::fs::symlink_metadata(&candidate) {
             Ok(_) => return self.id_of(candidate).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {}
             Err(e) => return Err(Self::io(&candidate, e)),
         }
         if !self.case_insensitive {
@@ -242,6 +242,37 @@ mod tests {
         let fs = HostFolder::open(&d.join("root")).unwrap().case_insensitive(true);
         let mut g = GuestView::new(Box::new(fs), GuestLimits::default());
         assert_eq!(g.read("/windows/system32/config/system").unwrap(), b"regf");
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    #[test]
+    fn listings_reads_and_links_are_bounded() {
+        let d = tree("bounds");
+        let mut fs = HostFolder::open(&d.join("root")).unwrap();
+        let etc = fs.lookup(0, b"etc").unwrap().unwrap();
+        let entries = fs.read_dir(etc, 100).unwrap();
+        assert!(entries.iter().any(|e| e.name == b"os-release" && e.kind == Some(NodeKind::Symlink)));
+        assert!(matches!(fs.read_dir(etc, 2), Err(ImageError::LimitExceeded { limit: "max_dir_entries", .. })));
+        let usr = fs.lookup(0, b"usr").unwrap().unwrap();
+        let kinds: Vec<_> = fs.read_dir(usr, 10).unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [Some(NodeKind::Dir)]);
+        let link = fs.lookup(etc, b"os-release").unwrap().unwrap();
+        assert_eq!(fs.read_link(link, 100).unwrap(), b"../usr/lib/os-release");
+        assert!(matches!(fs.read_link(link, 4), Err(ImageError::LimitExceeded { .. })));
+        assert!(fs.read_at(etc, 0, &mut [0u8; 4]).is_err(), "a folder is not read as a file");
+        let lib = fs.lookup(usr, b"lib").unwrap().unwrap();
+        let release = fs.lookup(lib, b"os-release").unwrap().unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(fs.read_at(release, 3, &mut buf).unwrap(), 7);
+        assert_eq!(&buf[..7], b"ubuntu\n");
+        let info = fs.stat(release).unwrap();
+        assert_eq!((info.kind, info.size, info.mode), (NodeKind::File, 10, Some(0o644)));
+        assert_eq!(fs.lookup(release, b"x").unwrap(), None, "a file has no entries");
+        assert_eq!(fs.lookup(0, b"ETC").unwrap(), None);
+        assert_eq!(fs.kind(), FsKind::HostFolder);
+        let mut fs = HostFolder::open(&d.join("root")).unwrap().case_insensitive(true);
+        assert!(fs.lookup(0, b"ETC").unwrap().is_some());
+        assert_eq!(fs.lookup(0, b"NOPE").unwrap(), None);
         let _ = std::fs::remove_dir_all(d);
     }
 
