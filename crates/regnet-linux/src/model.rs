@@ -154,6 +154,10 @@ pub struct StackConfig {
     pub files: Vec<String>,
     /// Broken or skipped parts.
     pub warnings: Vec<Warning>,
+    /// The stack refuses this configuration whole at boot (netplan renders nothing when one value
+    /// is invalid): `interfaces` is what the files describe, none of which will apply.
+    #[serde(default)]
+    pub refused: bool,
 }
 
 /// The guest's network configuration.

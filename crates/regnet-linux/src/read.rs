@@ -37,12 +37,28 @@ pub fn read(files: &mut dyn GuestFiles, limits: &Limits) -> LinuxNetwork {
     let networkd = crate::networkd::read(files, limits);
     let ifupdown = crate::ifupdown::read(files, limits);
     let has = |c: &StackConfig| !c.interfaces.is_empty();
+    // A netplan configuration netplan refuses renders nothing at boot: its interfaces get no
+    // settings from it (the warning names them); the files still make netplan the stack.
+    let mut netplan = netplan;
+    if netplan.refused {
+        let names: Vec<&str> = netplan.interfaces.iter().take(16).map(|i| i.name.as_str()).collect();
+        warnings.push(Warning::new(
+            "netplan_refused",
+            format!(
+                "netplan refuses this configuration (see the bad_value warnings) and renders nothing at boot: {} get no settings from it",
+                if names.is_empty() { "its interfaces".to_owned() } else { names.join(", ") }
+            ),
+            netplan.files.first().map(String::as_str),
+        ));
+        netplan.interfaces.clear();
+    }
+    let netplan_files = !netplan.files.is_empty();
 
     let enabled = |s: Service| services.contains(&s);
     // The stacks that apply, in the order their interfaces are taken (a later one only adds
     // interfaces an earlier one does not configure).
     let mut active: Vec<(Stack, &StackConfig)> = Vec::new();
-    if has(&netplan) {
+    if has(&netplan) || (netplan.refused && netplan_files) {
         active.push((Stack::Netplan, &netplan));
         // netplan renders for NetworkManager or networkd; NetworkManager also applies its own profiles.
         if renderer.as_deref() == Some("NetworkManager") || enabled(Service::NetworkManager) {

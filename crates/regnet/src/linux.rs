@@ -229,13 +229,17 @@ fn network(view: &mut GuestView<'_>, report: &mut Report, files: &mut Vec<String
         let physical = matches!(i.kind, regnet_linux::InterfaceKind::Ethernet);
         let mut a = Adapter {
             guid: String::new(),
-            name: Some(i.name.clone()),
-            description: None,
-            mac: i.mac.clone().or_else(|| i.set_mac.clone()),
-            mac_source: if i.mac.is_some() {
-                Some(MacSource::Binding)
-            } else if i.set_mac.is_some() {
+            // A configuration that binds by MAC or driver only may name the interface by its
+            // profile or file: that is no interface name (the kernel's rule: 1-15 bytes, no `/`,
+            // `:` or white space).
+            name: valid_ifname(&i.name).then(|| i.name.clone()),
+            description: (!valid_ifname(&i.name)).then(|| i.name.clone()),
+            // The MAC the NIC will use: the one the configuration sets, else the one it binds to.
+            mac: i.set_mac.clone().or_else(|| i.mac.clone()),
+            mac_source: if i.set_mac.is_some() {
                 Some(MacSource::Override)
+            } else if i.mac.is_some() {
+                Some(MacSource::Binding)
             } else {
                 None
             },
@@ -307,6 +311,15 @@ fn network(view: &mut GuestView<'_>, report: &mut Report, files: &mut Vec<String
             files.push(f);
         }
     }
+}
+
+/// A name the kernel accepts for a network interface (`dev_valid_name`).
+fn valid_ifname(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() < 16
+        && n != "."
+        && n != ".."
+        && !n.bytes().any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace())
 }
 
 fn stack_name(s: regnet_linux::Stack) -> &'static str {

@@ -59,8 +59,12 @@ pub fn read(files: &mut dyn GuestFiles, limits: &Limits) -> (StackConfig, Option
         out.warnings.append(&mut state.warnings);
     }
     let renderer = state.renderer.clone();
+    let refused = state.refused;
     out.interfaces = state.finish();
     out.warnings.append(&mut state.warnings);
+    // `netplan generate` stops at the first value it refuses and renders nothing; the parts are
+    // still returned (for people to read), and `refused` says boot will apply none of them.
+    out.refused = refused;
     (out, renderer)
 }
 
@@ -172,6 +176,8 @@ struct State {
     items_left: usize,
     items_warned: bool,
     interfaces_warned: bool,
+    /// A value netplan refuses was met: `netplan generate` renders nothing.
+    refused: bool,
 }
 
 /// Where a value sits, for messages: `ethernets.eth0.mtu`.
@@ -237,10 +243,12 @@ impl State {
             items_left: limits.max_nodes,
             items_warned: false,
             interfaces_warned: false,
+            refused: false,
         }
     }
 
     fn bad(&mut self, at: &At, what: impl std::fmt::Display) {
+        self.refused = true;
         self.warnings.push(Warning::new(
             "bad_value",
             format!("{}: {what} (netplan refuses the whole configuration for this)", at.path),

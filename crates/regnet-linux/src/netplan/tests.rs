@@ -490,12 +490,20 @@ fn the_realistic_trees() {
     assert_eq!(c.interfaces[0].name, "ens33");
     assert_eq!(c.interfaces[0].gateways, [ip("10.60.1.1")]);
 
-    // cloud-init never writes `- address: …, label: …`; netplan refuses it ("address 'address'
-    // is missing /prefixlength") and so does this reader, for that item.
+    // An address with options, as cloud-init writes it (`- 172.16.5.31/24: {label: …}`), after
+    // the plain one.
     let (c, _) = read(&mut tree("ubuntu-22.04-cloud"), &limits);
     assert_eq!(c.interfaces.len(), 2);
-    assert_eq!(c.interfaces[1].addresses, [v4("172.16.5.30", 24)]);
-    assert!(c.warnings.iter().any(|w| w.message.contains("missing /prefixlength")));
+    assert_eq!(c.interfaces[1].addresses, [v4("172.16.5.30", 24), v4("172.16.5.31", 24)]);
+    assert!(!c.refused && !c.warnings.iter().any(|w| w.message.contains("missing /prefixlength")));
+    // The form cloud-init never writes (`- address: …, label: …`) is refused by netplan whole.
+    let mut bad = tree("ubuntu-22.04-cloud");
+    bad.file(
+        "/etc/netplan/60-bad.yaml",
+        "network:\n  version: 2\n  ethernets:\n    eth1:\n      addresses:\n      - address: 172.16.5.32/24\n        label: x\n",
+    );
+    let (c, _) = read(&mut bad, &limits);
+    assert!(c.refused && c.warnings.iter().any(|w| w.message.contains("missing /prefixlength")));
 
     for t in ["debian-12", "rocky-9", "alma-9-cloud", "debian-12-networkd", "fedora-41-cloud"] {
         let (c, r) = read(&mut tree(t), &limits);
