@@ -204,8 +204,11 @@ pub fn table(r: &Report) -> String {
                 t(l.expires, &l.expires_utc)
             );
         }
-        if !a.ipv6.is_empty() {
-            let v6: Vec<String> = a.ipv6.iter().map(|e| format!("{}/{}", e.address, e.prefix_len)).collect();
+        if !a.ipv6.is_empty() || a.dhcp6 {
+            let mut v6: Vec<String> = a.ipv6.iter().map(|e| format!("{}/{}", e.address, e.prefix_len)).collect();
+            if a.dhcp6 {
+                v6.insert(0, "auto (DHCPv6/RA)".into());
+            }
             let _ = writeln!(s, "  ipv6         {}", v6.join(", "));
         }
         if !a.ipv6_dns_servers.is_empty() {

@@ -398,6 +398,7 @@ fn adapter(
         network: None,
         present: None,
         presence: None,
+        dhcp6: false,
         config: None,
     };
     if let Some(k) = tcpip {

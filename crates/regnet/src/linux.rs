@@ -279,6 +279,7 @@ fn network(view: &mut GuestView<'_>, report: &mut Report, files: &mut Vec<String
             network: None,
             present: None,
             presence: None,
+            dhcp6: i.dhcp6,
             config: Some(AdapterConfig { stack, files: i.files.clone() }),
         };
         // Host-wide DNS applies to interfaces without their own.

@@ -370,6 +370,11 @@ pub struct Adapter {
     /// names no device instance).
     #[serde(default)]
     pub presence: Option<Presence>,
+    /// IPv6 is configured automatically (DHCPv6 or router advertisements: netplan `dhcp6`,
+    /// NetworkManager `[ipv6] method=auto|dhcp`, ifcfg `IPV6_AUTOCONF`/`DHCPV6C`, networkd
+    /// `DHCP=ipv6`, ifupdown `inet6 auto|dhcp`). Set for Linux interfaces; false for Windows ones.
+    #[serde(default)]
+    pub dhcp6: bool,
     /// For a Linux guest: the network stack and the files that gave this interface its settings.
     #[serde(default)]
     pub config: Option<AdapterConfig>,

@@ -1572,6 +1572,7 @@ fn json_contract_names_and_round_trip() {
                 "network",
                 "present",
                 "presence",
+                "dhcp6",
                 "config",
             ])
         );
