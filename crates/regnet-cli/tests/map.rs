@@ -95,7 +95,8 @@ fn a_mixed_fleet_maps_automatically() {
         return;
     }
     let d = scratch("map-mixed");
-    std::fs::write(d.join("plan.json"), r#"{"networks": [{"name": "cn-a"}, {"name": "cn-b"}, {"name": "cn-c"}]}"#).unwrap();
+    std::fs::write(d.join("plan.json"), r#"{"networks": [{"name": "cn-a"}, {"name": "cn-b"}, {"name": "cn-c"}]}"#)
+        .unwrap();
     let out = regnet(&[
         "map",
         "--plan",
@@ -112,7 +113,8 @@ fn a_mixed_fleet_maps_automatically() {
     assert_eq!(shared["gateway"], "192.168.50.1");
     assert_eq!(shared["vms"], serde_json::json!(["APP-SRV-07", "web-lnx-01"]));
     // A hand-written VM file still needs a table.
-    std::fs::write(d.join("web01.json"), r#"{"name": "web01", "os": "linux", "nics": [{"network": "VM Network"}]}"#).unwrap();
+    std::fs::write(d.join("web01.json"), r#"{"name": "web01", "os": "linux", "nics": [{"network": "VM Network"}]}"#)
+        .unwrap();
     let out = regnet(&[
         "map",
         "--plan",
