@@ -705,6 +705,10 @@ fn emit(
                             nf.name,
                             if nf.names.is_empty() {
                                 "nothing in particular (every interface)".to_owned()
+                            } else if nf.names.iter().all(|n| n.starts_with('!')) {
+                                // A leading `!` negated the whole list: each pattern carries one.
+                                let bare: Vec<&str> = nf.names.iter().map(|n| n.get(1..).unwrap_or("")).collect();
+                                format!("names matching none of {}", bare.join(" "))
                             } else {
                                 format!("Name={}", nf.names.join(" "))
                             }
