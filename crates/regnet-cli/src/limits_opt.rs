@@ -25,45 +25,14 @@ fn parse_size(v: &str) -> Option<u64> {
 
 /// Applies `NAME=VALUE` settings to the hive, image and VM configuration limits.
 pub fn apply(settings: &[String], opts: &mut ExtractOptions) -> Result<(), CliError> {
-    let (hive, image, vm) = (&mut opts.hive.limits, &mut opts.image_limits, &mut opts.vm_limits);
     for s in settings {
         let (name, value) = s.split_once('=').ok_or_else(|| CliError(format!("--limit {s:?}: expected NAME=VALUE")))?;
         let n = parse_size(value)
             .ok_or_else(|| CliError(format!("--limit {s:?}: {value:?} is not a number (K, M, G suffixes allowed)")))?;
-        let small = |n: u64| u32::try_from(n).map_err(|_| CliError(format!("--limit {s:?}: too large")));
-        let count = |n: u64| usize::try_from(n).map_err(|_| CliError(format!("--limit {s:?}: too large")));
-        match name.trim() {
-            "max_hive_size" => hive.max_hive_size = n,
-            "max_log_size" => hive.max_log_size = n,
-            "max_value_size" => hive.max_value_size = n,
-            "max_cells_visited" => hive.max_cells_visited = n,
-            "max_data_read" => hive.max_data_read = n,
-            "max_key_depth" => hive.max_key_depth = small(n)?,
-            "max_ri_depth" => hive.max_ri_depth = small(n)?,
-            "max_table_bytes" => image.max_table_bytes = n,
-            "max_header_bytes" => image.max_header_bytes = n,
-            "max_unit_bytes" => image.max_unit_bytes = n,
-            "max_inflated_bytes" => image.max_inflated_bytes = n,
-            "max_partitions" => image.max_partitions = small(n)?,
-            "max_chain_depth" => image.max_chain_depth = small(n)?,
-            "max_ntfs_records" => image.max_ntfs_records = small(n)?,
-            "max_file_bytes" => image.max_file_bytes = n,
-            "max_bytes_read" => image.max_bytes_read = n,
-            "max_lvm_metadata_bytes" => image.max_lvm_metadata_bytes = n,
-            "max_lvm_segments" => image.max_lvm_segments = small(n)?,
-            "max_ext4_read_bytes" => image.max_ext4_read_bytes = n,
-            "max_ext4_dir_bytes" => image.max_ext4_dir_bytes = n,
-            "max_config_bytes" => vm.max_config_bytes = n,
-            "max_nics" => vm.max_nics = count(n)?,
-            "max_disks" => vm.max_disks = count(n)?,
-            "max_xml_depth" => vm.max_xml_depth = count(n)?,
-            "max_xml_nodes" => vm.max_xml_nodes = count(n)?,
-            "max_xml_attributes" => vm.max_xml_attributes = count(n)?,
-            "max_xml_namespaces" => vm.max_xml_namespaces = count(n)?,
-            "max_vmx_entries" => vm.max_vmx_entries = count(n)?,
-            "max_archive_members" => vm.max_archive_members = count(n)?,
-            other => return Err(CliError(format!("--limit: unknown limit {other:?}; known: {NAMES}"))),
-        }
+        opts.set_limit(name.trim(), n).map_err(|e| match e {
+            regnet::LimitError::Unknown(other) => CliError(format!("--limit: unknown limit {other:?}; known: {NAMES}")),
+            _ => CliError(format!("--limit {s:?}: too large")),
+        })?;
     }
     Ok(())
 }
@@ -71,6 +40,13 @@ pub fn apply(settings: &[String], opts: &mut ExtractOptions) -> Result<(), CliEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_list_every_limit() {
+        for name in regnet::LIMIT_NAMES {
+            assert!(NAMES.contains(name), "{name} missing from NAMES");
+        }
+    }
 
     #[test]
     fn sizes_and_names() {

@@ -73,22 +73,7 @@ fn load_vm(path: &Path, opts: &regnet::ExtractOptions) -> Result<VmInput, CliErr
         };
     }
     let text = read_text(path, "input")?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| CliError::file(path, e))?;
-    let v = if v.get("report").is_some() && v.get("image").is_some() { v["report"].clone() } else { v };
-    if v.get("adapters").is_some() {
-        let r: regnet::Report =
-            serde_json::from_value(v).map_err(|e| CliError(format!("{}: not a regnet report: {e}", path.display())))?;
-        Ok(VmInput::windows(r))
-    } else if v.get("nics").is_some() {
-        let o: OtherVm =
-            serde_json::from_value(v).map_err(|e| CliError(format!("{}: not a VM file: {e}", path.display())))?;
-        Ok(VmInput::Other(o))
-    } else {
-        Err(CliError(format!(
-            "{}: neither a regnet report (no \"adapters\") nor a VM file (no \"nics\")",
-            path.display()
-        )))
-    }
+    VmInput::from_json(&text).map_err(|e| CliError(format!("{}: {e}", path.display())))
 }
 
 /// A VM known only from its configuration file: its name, declared OS and each NIC's network.

@@ -113,6 +113,42 @@ impl VmInput {
     }
 }
 
+impl VmInput {
+    /// Reads one VM from JSON text: a regnet report (it has `"adapters"`), a line of `regnet
+    /// extract`'s batch output (`{"image", "report"}`), or a VM file (it has `"nics"`). This is
+    /// what `regnet map`, the C ABI and the Python module accept for a VM given as JSON.
+    ///
+    /// ```
+    /// let vm = regnet_map::VmInput::from_json(r#"{"name": "web01", "os": "linux", "nics": [{"network": "DMZ"}]}"#)?;
+    /// assert!(matches!(vm, regnet_map::VmInput::Other(_)));
+    /// assert!(regnet_map::VmInput::from_json(r#"{"hello": 1}"#).is_err());
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn from_json(text: &str) -> Result<VmInput, String> {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        VmInput::from_value(v)
+    }
+
+    /// As [`VmInput::from_json`], from a parsed JSON value.
+    pub fn from_value(v: serde_json::Value) -> Result<VmInput, String> {
+        let v = match v {
+            serde_json::Value::Object(mut o) if o.contains_key("report") && o.contains_key("image") => {
+                o.remove("report").unwrap_or_default()
+            }
+            other => other,
+        };
+        if v.get("adapters").is_some() {
+            let r: Report = serde_json::from_value(v).map_err(|e| format!("not a regnet report: {e}"))?;
+            Ok(VmInput::windows(r))
+        } else if v.get("nics").is_some() {
+            let o: OtherVm = serde_json::from_value(v).map_err(|e| format!("not a VM file: {e}"))?;
+            Ok(VmInput::Other(o))
+        } else {
+            Err("neither a regnet report (no \"adapters\") nor a VM file (no \"nics\")".to_string())
+        }
+    }
+}
+
 /// How to map.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]

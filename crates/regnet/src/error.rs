@@ -68,3 +68,83 @@ pub enum Error {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of failure an [`Error`] is: a stable, coarse classification for callers that branch
+/// on it (the C ABI's status codes, the Python module's exception classes). New kinds may be
+/// added; existing ones keep their meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A file or the caller's stream could not be read.
+    Io,
+    /// A resource limit was reached (the input is larger or deeper than allowed).
+    LimitExceeded,
+    /// The hive is damaged or not a hive.
+    Hive,
+    /// The hive is a hive, but not a usable SYSTEM hive.
+    NotASystemHive,
+    /// The disk image (container, partition table, volume manager, file system) is damaged or
+    /// not an image.
+    Image,
+    /// No volume holds a guest system.
+    NoGuest,
+    /// Several volumes or disks hold a guest; the options must pick one.
+    Ambiguous,
+    /// Something this version cannot read (a format, feature or layout).
+    Unsupported,
+    /// The only candidate volumes are encrypted.
+    Encrypted,
+    /// A VM configuration file is damaged or names something it may not (a disk outside its folder).
+    VmConfig,
+}
+
+impl ErrorKind {
+    /// A stable lower-case name (`"limit_exceeded"`), as the C ABI and Python module show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Io => "io",
+            ErrorKind::LimitExceeded => "limit_exceeded",
+            ErrorKind::Hive => "hive",
+            ErrorKind::NotASystemHive => "not_a_system_hive",
+            ErrorKind::Image => "image",
+            ErrorKind::NoGuest => "no_guest",
+            ErrorKind::Ambiguous => "ambiguous",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Encrypted => "encrypted",
+            ErrorKind::VmConfig => "vm_config",
+        }
+    }
+}
+
+impl Error {
+    /// The kind of failure.
+    ///
+    /// ```
+    /// let err = regnet::report_from_hive_bytes(b"not a hive", &[], &regnet::Options::default()).unwrap_err();
+    /// assert_eq!(err.kind(), regnet::ErrorKind::Hive);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        use regnet_image::ImageError as I;
+        match self {
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Hive(regnet_hive::HiveError::LimitExceeded { .. }) => ErrorKind::LimitExceeded,
+            Error::Hive(regnet_hive::HiveError::Read { .. }) => ErrorKind::Io,
+            Error::Hive(_) => ErrorKind::Hive,
+            Error::NotASystemHive(_) | Error::NoControlSet(_) => ErrorKind::NotASystemHive,
+            Error::Image(I::Io { .. }) => ErrorKind::Io,
+            Error::Image(I::LimitExceeded { .. }) => ErrorKind::LimitExceeded,
+            Error::Image(I::Unsupported(_)) => ErrorKind::Unsupported,
+            Error::Image(I::Encrypted { .. }) => ErrorKind::Encrypted,
+            Error::Image(_) => ErrorKind::Image,
+            Error::NoWindows(_) | Error::NoSystemDisk { .. } => ErrorKind::NoGuest,
+            Error::Ambiguous(_) | Error::AmbiguousDisks { .. } => ErrorKind::Ambiguous,
+            Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::Encrypted(_) => ErrorKind::Encrypted,
+            Error::VmConfig { source: regnet_vmconfig::VmConfigError::LimitExceeded { .. }, .. } => {
+                ErrorKind::LimitExceeded
+            }
+            Error::VmConfig { source: regnet_vmconfig::VmConfigError::Io { .. }, .. } => ErrorKind::Io,
+            Error::VmConfig { .. } => ErrorKind::VmConfig,
+        }
+    }
+}

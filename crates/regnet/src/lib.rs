@@ -33,15 +33,17 @@ mod extract;
 mod folder;
 mod guest;
 mod image;
+mod limits;
 mod linux;
 mod presence;
 mod read;
 mod report;
 mod vm;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use extract::report_from_hive;
 pub use image::{extract, extract_from_reader, extract_machine, open_guest, ExtractOptions, Guest, SYSTEM_HIVE};
+pub use limits::{LimitError, LIMIT_NAMES};
 pub use regnet_hive::{self as hive, Limits};
 pub use regnet_image::{self as disk_image, ContainerFormat, ImageLimits};
 pub use report::*;
