@@ -7,6 +7,7 @@ mod hive_cmd;
 mod limits_opt;
 mod map_cmd;
 mod mapped;
+mod schema_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -37,6 +38,9 @@ enum Command {
     Map(map_cmd::Args),
     /// Print every key and value of a hive, depth-first (replaying HIVE.LOG1/HIVE.LOG2 beside it when dirty).
     Dump(dump::Args),
+    /// Print the JSON Schema of the report (`regnet schema report`), the mapping, or a `regnet map`
+    /// input (plan, table, vm), as this binary writes or reads it (draft 2020-12).
+    Schema(schema_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         Command::Map(args) => map_cmd::run(&args),
         Command::Ls(args) => files_cmd::ls(&args),
         Command::Cat(args) => files_cmd::cat(&args),
+        Command::Schema(args) => schema_cmd::run(&args),
     };
     match result {
         Ok(code) => code,

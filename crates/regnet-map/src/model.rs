@@ -1,6 +1,7 @@
 //! Inputs and outputs of the mapping, as serde types (the JSON contract of `regnet map`).
 
 use regnet::Report;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 
@@ -11,7 +12,7 @@ pub const MAPPING_SCHEMA_VERSION: u32 = 1;
 ///
 /// JSON `{"networks": [{"name": "cn-a", "vlan": 10, "internet": true}, {"name": "cn-b"}]}`, or the
 /// same in TOML (`[[networks]]` tables).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Plan {
     /// The networks, in order.
@@ -19,7 +20,7 @@ pub struct Plan {
 }
 
 /// One cloud network of the plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct CloudNetwork {
     /// Its name.
@@ -35,7 +36,7 @@ pub struct CloudNetwork {
 /// A mapping table: production network → cloud network.
 ///
 /// JSON `{"map": [{"production": "10.41.7.0/24", "cloud": "cn-a"}, {"production": "VM Network", "cloud": "cn-b"}]}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Table {
     /// The entries.
@@ -43,7 +44,7 @@ pub struct Table {
 }
 
 /// One entry of a mapping table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct TableEntry {
     /// A production network: an IPv4 subnet (`10.41.7.0/24`) or a label (`VM Network`).
@@ -55,7 +56,7 @@ pub struct TableEntry {
 /// A VM that regnet could not read (not Windows): its OS and the production network of each NIC.
 ///
 /// JSON `{"name": "web01", "os": "linux", "nics": [{"network": "VM Network"}]}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct OtherVm {
     /// The VM's name.
@@ -67,7 +68,7 @@ pub struct OtherVm {
 }
 
 /// A NIC of a VM regnet could not read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct OtherNic {
     /// The label of its production network (the hypervisor's port group or switch name).
@@ -166,7 +167,7 @@ impl MapOptions {
 }
 
 /// The result: where every NIC goes, and what each cloud network's NEA must stand in for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Mapping {
     /// 1.
@@ -182,7 +183,7 @@ pub struct Mapping {
 }
 
 /// A cloud network and the production networks it stands in for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct CloudAssignment {
     /// The cloud network's name.
@@ -196,7 +197,7 @@ pub struct CloudAssignment {
 }
 
 /// A production network and what the network extension appliance needs to stand in for it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct ProductionNetwork {
     /// The network's name (a port group, libvirt network or bridge), or its subnet
@@ -216,7 +217,7 @@ pub struct ProductionNetwork {
 }
 
 /// One VM's NICs and where they go.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct VmMapping {
     /// The VM's name: the hypervisor's (a report's `vm.name`), else the report's host name, or the VM file's name.
@@ -228,7 +229,7 @@ pub struct VmMapping {
 }
 
 /// Where one NIC goes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct NicMapping {
     /// The adapter GUID (reports), or the NIC id the VM file gave.
@@ -246,7 +247,7 @@ pub struct NicMapping {
 }
 
 /// Something that did not stop the mapping.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct MapWarning {
     /// Stable code: `nic_without_ipv4`, `unused_table_entry`, `idle_cloud_network`, `duplicate_vm_name`.
@@ -276,4 +277,35 @@ fn parse_json_or_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, S
     } else {
         toml::from_str(text).map_err(|e| format!("TOML: {e}"))
     }
+}
+
+/// The JSON Schema (draft 2020-12) of the mapping this version of `regnet map` writes: every field
+/// it writes is required (`null` where it has no value), unknown fields are allowed. Pretty JSON in
+/// a stable order with a trailing newline: exactly `docs/schema/mapping.schema.json` and what
+/// `regnet schema mapping` prints.
+///
+/// ```
+/// let schema: serde_json::Value = serde_json::from_str(&regnet_map::mapping_json_schema()).unwrap();
+/// assert_eq!(schema["$defs"]["ProductionNetwork"]["properties"]["gateway"]["format"], "ipv4");
+/// ```
+pub fn mapping_json_schema() -> String {
+    regnet::json_schema_text::<Mapping>(&format!("regnet mapping, schema_version {MAPPING_SCHEMA_VERSION}"), false)
+}
+
+/// The JSON Schema of a plan as `regnet map --plan` reads it (JSON; TOML has the same structure):
+/// fields with a default may be left out. `docs/schema/plan.schema.json`, `regnet schema plan`.
+pub fn plan_json_schema() -> String {
+    regnet::json_schema_text::<Plan>("regnet map plan (input)", true)
+}
+
+/// The JSON Schema of a mapping table as `regnet map --table` reads it.
+/// `docs/schema/table.schema.json`, `regnet schema table`.
+pub fn table_json_schema() -> String {
+    regnet::json_schema_text::<Table>("regnet map table (input)", true)
+}
+
+/// The JSON Schema of a VM file (a VM regnet could not read) as `regnet map` reads it.
+/// `docs/schema/vm.schema.json`, `regnet schema vm`.
+pub fn vm_file_json_schema() -> String {
+    regnet::json_schema_text::<OtherVm>("regnet map VM file (input)", true)
 }

@@ -3,6 +3,7 @@
 //! These types are the JSON contract (`schema_version` 1, see `docs/report.md`). Field names are
 //! fixed; new fields may be added, so every struct is `#[non_exhaustive]`.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -21,7 +22,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// assert_eq!(back, report);
 /// # Ok::<(), regnet::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Report {
     /// Version of this contract (1).
@@ -84,7 +85,7 @@ pub struct Report {
 ///     "name": "Ubuntu", "version": "24.04.1 LTS (Noble Numbat)", "version_id": "24.04"}"#).unwrap();
 /// assert_eq!(os.id.as_deref(), Some("ubuntu"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct OsInfo {
     /// `windows` or `linux`.
@@ -116,7 +117,7 @@ pub struct OsInfo {
 ///     "hypervisor": "vmware", "nics": [{"mac": "00:50:56:9A:3C:1F", "network": "Prod-VLAN10"}]}"#).unwrap();
 /// assert_eq!(vm.nics[0].network.as_deref(), Some("Prod-VLAN10"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct VmInfo {
     /// The VM's name (`displayName`, the OVF VirtualSystem's name, libvirt `<name>`).
@@ -146,7 +147,7 @@ pub struct VmInfo {
 }
 
 /// A disk of the VM.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct VmDiskInfo {
     /// Its device (`scsi0:0`, `sata0:1`, `vda`, an OVF item's name).
@@ -156,7 +157,7 @@ pub struct VmDiskInfo {
 }
 
 /// A NIC of the VM.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct VmNicInfo {
     /// Its MAC address, `00:50:56:9A:3C:1F` style (the form adapters use), when the file gives one.
@@ -180,7 +181,7 @@ pub struct VmNicInfo {
 }
 
 /// Where in a disk image the hive was found, and what reading it cost.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct ImageSource {
     /// The image as named by the caller.
@@ -222,7 +223,7 @@ pub struct ImageSource {
 }
 
 /// Which `Select` value chose the control set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ControlSetSource {
@@ -239,7 +240,7 @@ pub enum ControlSetSource {
 }
 
 /// The hive file's state.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct HiveState {
     /// The primary file needed recovery (a crash-consistent copy of a running system usually does).
@@ -260,7 +261,7 @@ pub struct HiveState {
 }
 
 /// A log that was not applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct IgnoredLog {
     /// Its name.
@@ -281,12 +282,13 @@ pub struct IgnoredLog {
 /// assert_eq!(prod.ipv4[0].network().to_string(), "10.41.7.0");
 /// # Ok::<(), regnet::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Adapter {
     /// Interface GUID, upper-case with braces: `{7E1A0C55-3B2D-4F1E-9A61-2C5D8E0F4A11}`. Linux
     /// interfaces have none: empty here, `null` in JSON.
     #[serde(serialize_with = "guid_out", deserialize_with = "guid_in")]
+    #[schemars(with = "GuidSchema")]
     pub guid: String,
     /// Friendly (connection) name, e.g. `Ethernet0`.
     #[serde(default)]
@@ -321,6 +323,7 @@ pub struct Adapter {
     pub gateways: Vec<Gateway>,
     /// DNS servers in query order. A static `NameServer` overrides DHCP's even on a DHCP adapter.
     #[serde(default)]
+    #[schemars(with = "Vec<IpSchema>")]
     pub dns_servers: Vec<IpAddr>,
     /// Where the DNS servers came from.
     #[serde(default)]
@@ -336,6 +339,7 @@ pub struct Adapter {
     pub ipv6: Vec<Ipv6Entry>,
     /// Static IPv6 DNS servers (`Tcpip6 ... NameServer`).
     #[serde(default)]
+    #[schemars(with = "Vec<IpSchema>")]
     pub ipv6_dns_servers: Vec<IpAddr>,
     /// IPv6 DNS servers learnt from DHCPv6 (`Dhcpv6DNSServers`), in order, duplicates kept.
     #[serde(default)]
@@ -381,7 +385,7 @@ pub struct Adapter {
 }
 
 /// Where a Linux interface's settings came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct AdapterConfig {
     /// The stack: `netplan`, `network_manager`, `ifcfg_rhel`, `ifcfg_suse`, `networkd`, `ifupdown`.
@@ -429,7 +433,7 @@ impl Adapter {
 }
 
 /// How an adapter's presence was known, and the device facts behind it (`docs/presence.md`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Presence {
     /// The evidence that decided `present`; when `present` is null, the evidence that was
@@ -453,7 +457,7 @@ pub struct Presence {
 }
 
 /// The evidence that decided an adapter's `present`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum PresenceSource {
@@ -470,7 +474,7 @@ pub enum PresenceSource {
 }
 
 /// Where a MAC address was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum MacSource {
@@ -486,7 +490,7 @@ pub enum MacSource {
 }
 
 /// Where DNS servers were found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DnsSource {
@@ -497,7 +501,7 @@ pub enum DnsSource {
 }
 
 /// An IPv4 address and its prefix length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Ipv4Entry {
     /// The address.
@@ -526,7 +530,7 @@ impl Ipv4Entry {
 }
 
 /// An IPv6 address and its prefix length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Ipv6Entry {
     /// The address.
@@ -536,17 +540,18 @@ pub struct Ipv6Entry {
 }
 
 /// A default gateway.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Gateway {
     /// The gateway's address.
+    #[schemars(with = "IpSchema")]
     pub address: IpAddr,
     /// Its metric (0 = automatic), when configured.
     pub metric: Option<u32>,
 }
 
 /// A DHCP lease.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct DhcpLease {
     /// The DHCP server (`DhcpServer`).
@@ -574,7 +579,7 @@ pub struct DhcpLease {
 }
 
 /// NetBIOS over TCP/IP setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Netbios {
@@ -587,7 +592,7 @@ pub enum Netbios {
 }
 
 /// A persistent IPv4 route.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Route {
     /// Destination network.
@@ -606,7 +611,7 @@ pub struct Route {
 }
 
 /// Something odd about the hive that did not stop the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Warning {
     /// A stable machine-readable code, e.g. `bad_value`, `wrong_type`, `nsi_mismatch`.
@@ -621,4 +626,206 @@ pub struct Warning {
     /// The value concerned, when there is one.
     #[serde(default)]
     pub value: Option<String>,
+}
+
+/// `std::net::IpAddr` in the schema: an IPv4 or IPv6 address, with the standard formats (schemars
+/// would write the non-standard format `ip`).
+enum IpSchema {}
+
+impl JsonSchema for IpSchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "IpAddr".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An IPv4 or IPv6 address.",
+            "type": "string",
+            "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]
+        })
+    }
+}
+
+/// `Adapter.guid` in the schema: a string or null, and required when read too (`guid_in` reads
+/// null, but the field must be there; `Option<String>` would make it optional).
+enum GuidSchema {}
+
+impl JsonSchema for GuidSchema {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Guid".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": ["string", "null"]})
+    }
+}
+
+/// The JSON Schema (draft 2020-12) of the report this version of regnet writes: every field it
+/// writes is required (`null` where it has no value), and unknown fields are allowed (a newer
+/// regnet may add some). Pretty JSON in a stable order with a trailing newline: exactly
+/// `docs/schema/report.schema.json` and what `regnet schema report` prints.
+///
+/// ```
+/// let schema: serde_json::Value = serde_json::from_str(&regnet::report_json_schema()).unwrap();
+/// assert_eq!(schema["$defs"]["Ipv4Entry"]["properties"]["address"]["format"], "ipv4");
+/// ```
+pub fn report_json_schema() -> String {
+    json_schema_text::<Report>(&format!("regnet report, schema_version {SCHEMA_VERSION}"), false)
+}
+
+/// The JSON Schema (draft 2020-12) of a report as regnet reads one (`regnet map`, [`Report`]'s
+/// `Deserialize`): fields with a default may be left out, as in a report written by hand or by an
+/// older regnet. Every report regnet writes is also valid here. `docs/schema/report-input.schema.json`,
+/// `regnet schema report-input`.
+pub fn report_input_json_schema() -> String {
+    json_schema_text::<Report>(&format!("regnet report as regnet reads it, schema_version {SCHEMA_VERSION}"), true)
+}
+
+/// The schema document of `T` (shared with regnet-map): `title` set, Rust examples cut out of the
+/// descriptions, keys in a stable, readable order. `input` describes what is read (fields with
+/// defaults optional) rather than what is written (every written field required).
+#[doc(hidden)]
+pub fn json_schema_text<T: JsonSchema>(title: &str, input: bool) -> String {
+    let settings = schemars::generate::SchemaSettings::draft2020_12();
+    let settings = if input { settings.for_deserialize() } else { settings.for_serialize() };
+    let mut schema = serde_json::Value::from(settings.into_generator().into_root_schema_for::<T>());
+    tidy_descriptions(&mut schema);
+    if let Some(o) = schema.as_object_mut() {
+        o.insert("title".into(), title.into());
+    }
+    let mut text = serde_json::to_string_pretty(&schema_order::Ordered::schema(&schema)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Cuts the Rust examples out of every `description`: fenced code blocks, and a paragraph ending in
+/// `:` that only introduces one.
+fn tidy_descriptions(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, child) in o.iter_mut() {
+                match child {
+                    serde_json::Value::String(s) if k == "description" => *s = without_code(s),
+                    _ => tidy_descriptions(child),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(tidy_descriptions),
+        _ => {}
+    }
+}
+
+fn without_code(text: &str) -> String {
+    let mut paragraphs: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut in_code = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with("```") {
+            if !in_code {
+                if !current.is_empty() {
+                    paragraphs.push(std::mem::take(&mut current));
+                }
+                if paragraphs.last().is_some_and(|p| p.ends_with(':')) {
+                    paragraphs.pop();
+                }
+            }
+            in_code = !in_code;
+        } else if !in_code && line.is_empty() {
+            if !current.is_empty() {
+                paragraphs.push(std::mem::take(&mut current));
+            }
+        } else if !in_code {
+            if !current.is_empty() {
+                current.push('\n');
+            }
+            current.push_str(line);
+        }
+    }
+    if !current.is_empty() {
+        paragraphs.push(current);
+    }
+    paragraphs.join("\n\n")
+}
+
+/// Serialises a schema with its keys in a stable order people can read: the keywords first
+/// (`$schema`, `title`, `description`, `type`, ...), `properties` in the order of `required` (the
+/// fields' order in the Rust type), `$defs` by name, anything else alphabetically.
+mod schema_order {
+    use serde::ser::{SerializeMap, SerializeSeq};
+    use serde_json::Value;
+
+    const FIRST: &[&str] = &[
+        "$schema",
+        "title",
+        "description",
+        "type",
+        "format",
+        "const",
+        "enum",
+        "oneOf",
+        "anyOf",
+        "$ref",
+        "minimum",
+        "maximum",
+        "items",
+        "properties",
+        "required",
+        "additionalProperties",
+        "default",
+        "$defs",
+    ];
+
+    pub(super) struct Ordered<'a> {
+        value: &'a Value,
+        /// `Some(order)` when the value is a map of names (`properties`, `$defs`), ordered so.
+        names: Option<Vec<&'a str>>,
+    }
+
+    impl<'a> Ordered<'a> {
+        pub(super) fn schema(value: &'a Value) -> Self {
+            Ordered { value, names: None }
+        }
+    }
+
+    impl serde::Serialize for Ordered<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            match self.value {
+                Value::Object(o) => {
+                    let mut keys: Vec<&String> = o.keys().collect();
+                    match &self.names {
+                        Some(order) => {
+                            keys.sort_by_key(|k| (order.iter().position(|n| n == k).unwrap_or(usize::MAX), *k))
+                        }
+                        None => keys.sort_by_key(|k| (FIRST.iter().position(|n| n == k).unwrap_or(usize::MAX), *k)),
+                    }
+                    let mut m = s.serialize_map(Some(keys.len()))?;
+                    for k in keys {
+                        let child = &o[k.as_str()];
+                        let names = match (self.names.is_some(), k.as_str()) {
+                            (false, "properties") => Some(
+                                o.get("required")
+                                    .and_then(Value::as_array)
+                                    .map(|r| r.iter().filter_map(Value::as_str).collect())
+                                    .unwrap_or_default(),
+                            ),
+                            (false, "$defs") => Some(Vec::new()),
+                            _ => None,
+                        };
+                        m.serialize_entry(k, &Ordered { value: child, names })?;
+                    }
+                    m.end()
+                }
+                Value::Array(a) => {
+                    let mut q = s.serialize_seq(Some(a.len()))?;
+                    for v in a {
+                        q.serialize_element(&Ordered::schema(v))?;
+                    }
+                    q.end()
+                }
+                other => other.serialize(s),
+            }
+        }
+    }
 }
