@@ -113,16 +113,22 @@ def make_cluster(workers: int, threads: int) -> Any:
     """The cluster the images are read on. Change this line to run elsewhere, e.g.
     ``dask_kubernetes.operator.KubeCluster(name="regnet", image="...", n_workers=workers)`` or
     ``dask_jobqueue.SLURMCluster(cores=threads, memory="2GB", processes=1)`` then ``.scale(workers)``."""
-    return LocalCluster(
-        processes=True, n_workers=workers, threads_per_worker=threads, host="127.0.0.1", dashboard_address=None
-    )
+    cluster: Any = LocalCluster  # (distributed's constructors are not annotated)
+    return cluster(processes=True, n_workers=workers, threads_per_worker=threads, host="127.0.0.1", dashboard_address=None)
+
+
+def connect(to: Any) -> Client:
+    """A client of the cluster (or of the scheduler at an address)."""
+    make: Any = Client
+    client: Client = make(to)
+    return client
 
 
 def in_order(
     client: Client, images: Sequence[str], options: dict[str, Any], window: int
 ) -> Iterator[tuple[str, regnet.Report | str]]:
     """Each image with its outcome, in manifest order, with at most ``window`` images in flight."""
-    pending: deque[tuple[str, Future]] = deque()
+    pending: deque[tuple[str, Future[regnet.Report | str]]] = deque()
     for image in images:
         pending.append((image, client.submit(extract_one, image, options, pure=False)))
         if len(pending) >= window:
@@ -180,10 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         if args.scheduler:
-            client = stack.enter_context(Client(args.scheduler))
+            client = stack.enter_context(connect(args.scheduler))
         else:
             cluster = stack.enter_context(make_cluster(args.workers, args.threads))
-            client = stack.enter_context(Client(cluster))
+            client = stack.enter_context(connect(cluster))
         out = sys.stdout if args.out == "-" else stack.enter_context(open(args.out, "w", encoding="utf-8"))
         failed = run(images, out, client, options, max(1, args.window))
     if args.time:
