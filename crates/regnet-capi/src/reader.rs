@@ -3,7 +3,6 @@
 use std::ffi::c_void;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::{self, ThreadId};
 
 /// Reads `len` bytes of the caller's stream at `offset` into `buf`, storing how many it read in
 /// `*out_read`. Returns 0 on success (a short read, `*out_read < len`, is allowed; 0 bytes means the
@@ -18,13 +17,20 @@ type ReadAt = unsafe extern "C" fn(*mut c_void, u64, *mut u8, usize, *mut usize)
 /// What the callback did wrong, shared with the entry point that reads it after the call.
 pub(crate) type CallbackFailure = Arc<Mutex<Option<String>>>;
 
+/// Which thread this is, while it runs: the address of a thread-local byte. (`std::thread::current`
+/// would allocate a handle for a thread Rust did not start, kept until the thread ends.)
+fn thread_mark() -> usize {
+    thread_local! { static MARK: u8 = const { 0 }; }
+    MARK.with(|m| m as *const u8 as usize)
+}
+
 /// The caller's stream of `size` bytes.
 pub(crate) struct CallbackReader {
     read_at: ReadAt,
     user: *mut c_void,
     size: u64,
     pos: u64,
-    thread: ThreadId,
+    thread: usize,
     failure: CallbackFailure,
 }
 
@@ -37,8 +43,7 @@ unsafe impl Send for CallbackReader {}
 impl CallbackReader {
     pub(crate) fn new(read_at: ReadAt, user: *mut c_void, size: u64) -> (Self, CallbackFailure) {
         let failure: CallbackFailure = Arc::default();
-        let reader =
-            CallbackReader { read_at, user, size, pos: 0, thread: thread::current().id(), failure: failure.clone() };
+        let reader = CallbackReader { read_at, user, size, pos: 0, thread: thread_mark(), failure: failure.clone() };
         (reader, failure)
     }
 
@@ -54,7 +59,7 @@ impl CallbackReader {
 
 impl Read for CallbackReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if thread::current().id() != self.thread {
+        if thread_mark() != self.thread {
             return Err(io::Error::other("the read-at callback may only be called on the calling thread"));
         }
         if self.pos >= self.size || buf.is_empty() {
