@@ -190,10 +190,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             cluster = stack.enter_context(make_cluster(args.workers, args.threads))
             client = stack.enter_context(connect(cluster))
+        ready = time.monotonic()
         out = sys.stdout if args.out == "-" else stack.enter_context(open(args.out, "w", encoding="utf-8"))
         failed = run(images, out, client, options, max(1, args.window))
+        done = time.monotonic()
+        workers = len(client.scheduler_info().get("workers", {}))
     if args.time:
-        print(f"dask_fanout: {len(images)} images, {failed} failed, {time.monotonic() - started:.2f} s", file=sys.stderr)
+        print(
+            f"dask_fanout: {len(images)} images ({failed} failed) on {workers} workers in {done - ready:.2f} s"
+            f" (cluster up in {ready - started:.2f} s)",
+            file=sys.stderr,
+        )
     return 1 if failed else 0
 
 
