@@ -38,8 +38,8 @@ enum Command {
     Map(map_cmd::Args),
     /// Print every key and value of a hive, depth-first (replaying HIVE.LOG1/HIVE.LOG2 beside it when dirty).
     Dump(dump::Args),
-    /// Print the JSON Schema of the report (`regnet schema report`), the mapping, or a `regnet map`
-    /// input (plan, table, vm), as this binary writes or reads it (draft 2020-12).
+    /// Print the JSON Schema (draft 2020-12) of the report (`regnet schema report`) or the mapping as
+    /// this binary writes them, or of what `regnet map` reads (report-input, plan, table, vm).
     Schema(schema_cmd::Args),
 }
 
