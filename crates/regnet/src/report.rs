@@ -506,7 +506,8 @@ pub enum DnsSource {
 pub struct Ipv4Entry {
     /// The address.
     pub address: Ipv4Addr,
-    /// Prefix length (from the subnet mask).
+    /// Prefix length (from the subnet mask), 0 to 32.
+    #[schemars(range(max = 32))]
     pub prefix_len: u8,
 }
 
@@ -535,7 +536,8 @@ impl Ipv4Entry {
 pub struct Ipv6Entry {
     /// The address.
     pub address: Ipv6Addr,
-    /// On-link prefix length.
+    /// On-link prefix length, 0 to 128.
+    #[schemars(range(max = 128))]
     pub prefix_len: u8,
 }
 
@@ -597,7 +599,8 @@ pub enum Netbios {
 pub struct Route {
     /// Destination network.
     pub destination: Ipv4Addr,
-    /// Destination prefix length.
+    /// Destination prefix length, 0 to 32.
+    #[schemars(range(max = 32))]
     pub prefix_len: u8,
     /// Next hop.
     pub gateway: Ipv4Addr,

@@ -836,12 +836,17 @@ fn suse_routes(
                 w.about("bad_value", format!("line {}: a bad destination: ignored", n + 1), path);
                 continue;
             };
+            let full = if ip.is_ipv6() { 128 } else { 32 };
             let p = p
                 .and_then(|p| p.parse::<u8>().ok())
                 .or_else(|| {
                     field(2).and_then(|m| m.parse::<u8>().ok().or_else(|| util::ipv4(m).and_then(util::netmask_len)))
                 })
-                .unwrap_or(if ip.is_ipv6() { 128 } else { 32 });
+                .unwrap_or(full);
+            if p > full {
+                w.about("bad_value", format!("line {}: prefix length {p} is over {full}: ignored", n + 1), path);
+                continue;
+            }
             Some(IfAddress::new(ip, p))
         };
         let target = out.interfaces.iter_mut().position(|i| match (iface, via) {

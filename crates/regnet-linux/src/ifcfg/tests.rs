@@ -244,7 +244,8 @@ fn less_common_suse_settings() {
     f.file("/etc/sysconfig/network/ifroute-eth0.bak", "default 10.0.0.9 - eth0\n");
     f.file(
         "/etc/sysconfig/network/ifroute-eth0",
-        "10.9.0.0/16 - - eth0\nzz 10.0.0.1 - eth0\n2001:db8::/32 - 64 eth0\n10.8.0.0 10.0.0.1 16 -\n",
+        "10.9.0.0/16 - - eth0\nzz 10.0.0.1 - eth0\n2001:db8::/32 - 64 eth0\n10.8.0.0 10.0.0.1 16 -\n\
+         10.7.0.0/99 - - eth0\n10.6.0.0 10.0.0.1 40 -\n",
     );
     f.file("/etc/sysconfig/network/routes", "default - - -\n");
     f.file("/etc/sysconfig/network/ifcfg-", "");
@@ -253,4 +254,6 @@ fn less_common_suse_settings() {
     assert_eq!(i.routes.len(), 3, "{:#?}", c.warnings);
     assert!(i.gateways.is_empty());
     assert_eq!(c.files.len(), 3);
+    // Prefix lengths past the address's width are refused, not clamped.
+    assert_eq!(c.warnings.iter().filter(|w| w.message.contains("is over 32")).count(), 2, "{:#?}", c.warnings);
 }
