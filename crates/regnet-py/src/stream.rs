@@ -30,14 +30,12 @@ pub struct PyStream {
 impl PyStream {
     /// Wraps `obj`; `readinto` is used when the object has it.
     pub fn new(obj: &Bound<'_, PyAny>, failure: Failure) -> PyResult<Self> {
-        for method in ["read", "seek"] {
-            if !obj.hasattr(method)? {
-                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-                    "the source has no {method}() method: expected a path or a binary file-like object with read() and seek()"
-                )));
-            }
-        }
         let readinto = obj.hasattr("readinto")?;
+        if !obj.hasattr("seek")? || !(readinto || obj.hasattr("read")?) {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "expected a path or a binary file-like object with seek() and read() or readinto()",
+            ));
+        }
         Ok(PyStream { obj: obj.clone().unbind(), readinto, failure, failed: None })
     }
 

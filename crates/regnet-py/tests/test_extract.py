@@ -128,6 +128,22 @@ def test_stream_without_readinto(cli: Path) -> None:
     assert s.reads > 0
 
 
+def test_stream_with_readinto_only(cli: Path) -> None:
+    class IntoOnly:
+        def __init__(self, data: bytes) -> None:
+            self.inner = io.BytesIO(data)
+
+        def readinto(self, buffer: Any) -> int:
+            return self.inner.readinto(buffer)
+
+        def seek(self, offset: int, whence: int = 0) -> int:
+            return self.inner.seek(offset, whence)
+
+    want = batch(cli, ["testdata/example/disk.qcow2"])[0]["report"]
+    report = regnet.extract(IntoOnly(example_bytes()), name="testdata/example/disk.qcow2")
+    assert plus_head_read(report.to_dict(), "testdata/example/disk.qcow2") == want
+
+
 class FailingAfter(io.BytesIO):
     """A stream whose read (and readinto) raises after ``n`` calls."""
 
