@@ -124,25 +124,48 @@ def connect(to: Any) -> Client:
     return client
 
 
+def extract_batch(images: list[str], options: dict[str, Any]) -> list[regnet.Report | str]:
+    """Runs on a worker: :func:`extract_one` for each of a few images (one task for several keeps
+    Dask's cost per task, a few milliseconds, small beside small images)."""
+    return [extract_one(image, options) for image in images]
+
+
+def batch_size(requested: int, images: int, workers: int) -> int:
+    """Images per task: as requested, else (0) enough for about four tasks per worker, at most 16."""
+    if requested > 0:
+        return requested
+    return max(1, min(16, -(-images // (4 * max(1, workers)))))
+
+
 def in_order(
-    client: Client, images: Sequence[str], options: dict[str, Any], window: int
+    client: Client, images: Sequence[str], options: dict[str, Any], window: int, batch: int
 ) -> Iterator[tuple[str, regnet.Report | str]]:
-    """Each image with its outcome, in manifest order, with at most ``window`` images in flight."""
-    pending: deque[tuple[str, Future[regnet.Report | str]]] = deque()
-    for image in images:
-        pending.append((image, client.submit(extract_one, image, options, pure=False)))
-        if len(pending) >= window:
-            done, future = pending.popleft()
-            yield done, future.result()
-    while pending:
+    """Each image with its outcome, in manifest order, ``batch`` images a task, with at most
+    ``window`` images in flight."""
+    pending: deque[tuple[list[str], Future[list[regnet.Report | str]]]] = deque()
+
+    def finished() -> Iterator[tuple[str, regnet.Report | str]]:
         done, future = pending.popleft()
-        yield done, future.result()
+        outcomes = future.result()
+        if len(outcomes) != len(done):
+            raise RuntimeError(f"a worker returned {len(outcomes)} results for {len(done)} images")
+        return zip(done, outcomes)
+
+    for start in range(0, len(images), batch):
+        chunk = list(images[start : start + batch])
+        pending.append((chunk, client.submit(extract_batch, chunk, options, pure=False)))
+        if len(pending) * batch >= window:
+            yield from finished()
+    while pending:
+        yield from finished()
 
 
-def run(images: Sequence[str], out: IO[str], client: Client, options: dict[str, Any], window: int) -> int:
+def run(
+    images: Sequence[str], out: IO[str], client: Client, options: dict[str, Any], window: int, batch: int
+) -> int:
     """Writes every image's line to ``out``, as each is known in order; returns how many failed."""
     failed = 0
-    for image, outcome in in_order(client, images, options, window):
+    for image, outcome in in_order(client, images, options, window, batch):
         failed += isinstance(outcome, str)
         out.write(json_line(image, outcome) + "\n")
         out.flush()
@@ -159,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     where.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="local worker processes")
     p.add_argument("--threads", type=int, default=1, help="threads per local worker (regnet releases the GIL)")
     p.add_argument("--window", type=int, default=1024, help="images in flight at once")
+    p.add_argument("--batch", type=int, default=0, help="images a task (default: about 4 tasks a worker, at most 16)")
     p.add_argument("--no-logs", action="store_true", help="do not replay the hives' transaction logs")
     p.add_argument("--allow-dir", action="append", default=[], metavar="DIR", help="as regnet extract --allow-dir")
     p.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE", help="as regnet extract --limit")
@@ -191,13 +215,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             cluster = stack.enter_context(make_cluster(args.workers, args.threads))
             client = stack.enter_context(connect(cluster))
         ready = time.monotonic()
-        out = sys.stdout if args.out == "-" else stack.enter_context(open(args.out, "w", encoding="utf-8"))
-        failed = run(images, out, client, options, max(1, args.window))
-        done = time.monotonic()
         workers = len(client.scheduler_info().get("workers", {}))
+        batch = batch_size(args.batch, len(images), workers)
+        out = sys.stdout if args.out == "-" else stack.enter_context(open(args.out, "w", encoding="utf-8"))
+        failed = run(images, out, client, options, max(1, args.window), batch)
+        done = time.monotonic()
     if args.time:
         print(
-            f"dask_fanout: {len(images)} images ({failed} failed) on {workers} workers in {done - ready:.2f} s"
+            f"dask_fanout: {len(images)} images ({failed} failed) on {workers} workers, {batch} a task,"
+            f" in {done - ready:.2f} s"
             f" (cluster up in {ready - started:.2f} s)",
             file=sys.stderr,
         )

@@ -93,3 +93,22 @@ def test_manifest_rules() -> None:
     with pytest.raises(m.ManifestError, match="line 2 is longer"):
         m.parse_manifest(b"a\n" + b"x" * (32 * 1024 + 1))
     assert m.parse_size("64K") == 65536 and m.parse_size("2g") == 2 << 30 and m.parse_size("7") == 7
+    assert [m.batch_size(0, n, 2) for n in (1, 8, 9, 22, 1000)] == [1, 1, 2, 3, 16]
+    assert m.batch_size(5, 1000, 2) == 5
+
+
+def test_fanout_batches_and_window(cli: Path, tmp_path: Path) -> None:
+    """Several images a task and a small window in flight change nothing in the output."""
+    images = manifest_images()
+    manifest = tmp_path / "manifest.txt"
+    manifest.write_text("\n".join(images) + "\n")
+    expected = run_cli(cli, "extract", *images, check=False).stdout
+    for flags in (["--batch", "3", "--window", "4"], ["--batch", "1", "--window", "1"]):
+        r = subprocess.run(
+            [sys.executable, str(SCRIPT), str(manifest), "-", "--workers", "2", *flags],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert r.stdout == expected, (flags, r.stderr)
