@@ -27,7 +27,7 @@ SCHEMA_DIR = REPO / "docs" / "schema"
 def cli_path() -> Path | None:
     """The ``regnet`` command to compare with, if there is one."""
     if os.environ.get("REGNET_CLI"):
-        return Path(os.environ["REGNET_CLI"])
+        return Path(os.environ["REGNET_CLI"]).resolve()
     for base in filter(None, [os.environ.get("CARGO_TARGET_DIR"), str(REPO / "target")]):
         p = Path(base) / "release" / "regnet"
         if p.is_file():
