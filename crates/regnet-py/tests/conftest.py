@@ -20,7 +20,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "testdata" / "example"
-TESTDATA = Path(os.environ.get("REGNET_TESTDATA", REPO / "target" / "testdata"))
 SCHEMA_DIR = REPO / "docs" / "schema"
 
 
