@@ -195,7 +195,10 @@ pub fn open_guest<P: AsRef<Path>>(paths: &[P], opts: &ExtractOptions) -> Result<
 }
 
 /// Reads the network settings from a disk image handed in as a stream (e.g. from a backup store).
-/// An image that names other files (extents, backing files, parents) is refused: a stream has no folder.
+/// An image that names other files (extents, backing files, parents) is refused: a stream has no
+/// folder. So is a VM configuration file, whose disks can only be found by path
+/// ([`Error::Unsupported`]). The stream is read as [`extract`] reads a file, so the report is the
+/// same as for the image's path, `source.image` (here `name`) included.
 ///
 /// ```
 /// # let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/disk.qcow2")).unwrap();
@@ -205,7 +208,15 @@ pub fn open_guest<P: AsRef<Path>>(paths: &[P], opts: &ExtractOptions) -> Result<
 /// ```
 pub fn extract_from_reader<R: ReadSeek + 'static>(reader: R, name: &str, opts: &ExtractOptions) -> Result<Report> {
     let counters = Arc::new(Counters::default());
-    let src = FileSource::new(name, Box::new(reader), counters.clone(), &opts.image_limits)?;
+    let mut src = FileSource::new(name, Box::new(reader), counters.clone(), &opts.image_limits)?;
+    if opts.container.is_none() {
+        if let Some(kind) = crate::vm::detect(&mut src)? {
+            return Err(Error::Unsupported(format!(
+                "{name} is a VM configuration file ({}): the disks it names are found by path, so give its path, not a stream",
+                crate::vm::kind_name(kind)
+            )));
+        }
+    }
     extract_source(src, name, &NoResolver, counters, opts)
 }
 

@@ -231,7 +231,7 @@ fn disk_list(config: &VmConfig) -> String {
     }
 }
 
-fn kind_name(k: ConfigKind) -> &'static str {
+pub(crate) fn kind_name(k: ConfigKind) -> &'static str {
     match k {
         ConfigKind::Vmx => "vmx",
         ConfigKind::Ovf => "ovf",

@@ -161,6 +161,26 @@ fn streams_work_and_refuse_external_files() {
 }
 
 #[test]
+fn a_stream_gives_the_same_report_as_the_path() {
+    let Some(dir) = images() else { return };
+    for name in ["gpt.qcow2", "gpt-dynamic.vhdx", "gpt-sparse.vmdk", "mbr.raw", "gpt-fixed.vhd"] {
+        let path = dir.join(name);
+        let label = path.display().to_string();
+        let by_path = regnet::extract(&path, &ExtractOptions::default()).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let by_stream = regnet::extract_from_reader(file, &label, &ExtractOptions::default()).unwrap();
+        // Everything, the bytes read and read calls included: a stream is read as the file is.
+        assert_eq!(by_stream, by_path, "{name}");
+    }
+    // A VM configuration file names its disks by path: as a stream it is refused, saying why.
+    let vmx = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/example/app-srv-07.vmx");
+    let e = regnet::extract_from_reader(std::fs::File::open(vmx).unwrap(), "app-srv-07.vmx", &ExtractOptions::default())
+        .unwrap_err();
+    assert_eq!(e.kind(), regnet::ErrorKind::Unsupported);
+    assert!(e.to_string().contains("VM configuration file (vmx)"), "{e}");
+}
+
+#[test]
 fn several_threads_read_different_images_at_once() {
     let Some(dir) = images() else { return };
     let names = [

@@ -56,23 +56,15 @@ namespace RegnetInterop.Tests
             if (e != null) Console.WriteLine("       " + e.Kind + ": " + e.Message);
         }
 
-        /// <summary>Equal JSON. For a stream: but source.image (the name given), and source.bytes_read
-        /// and source.reads, less by the 4 KiB head that regnet reads first by path (to see whether the
-        /// file is a VM configuration file).</summary>
+        /// <summary>Equal JSON. For a stream: but source.image, the name the test gives it (the stream
+        /// is read as the file is, so the byte counts are the same).</summary>
         static void CheckSame(string got, string want, string what, bool stream)
         {
             var g = JsonValue.Parse(got);
             var w = JsonValue.Parse(want);
             if (stream)
             {
-                long bytes = (long)w["source"]["bytes_read"] - (long)g["source"]["bytes_read"];
-                long reads = (long)w["source"]["reads"] - (long)g["source"]["reads"];
-                Check(bytes == 4096 && reads == 1, what + ": bytes_read, reads less the 4 KiB head read",
-                      bytes + " bytes, " + reads + " reads");
-                foreach (var field in new[] { "image", "bytes_read", "reads" })
-                {
-                    g["source"][field] = w["source"][field];
-                }
+                g["source"]["image"] = w["source"]["image"];
             }
             string diff = JsonSchemaValidator.FirstDifference(g, w, "$");
             Check(diff == null, what, diff);
