@@ -9,7 +9,7 @@ import json, re, subprocess, sys
 
 ALLOWED = {"MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "ISC", "Zlib", "Unicode-3.0",
            "Unicode-DFS-2016", "0BSD", "CC0-1.0", "BSL-1.0", "Apache-2.0 WITH LLVM-exception", "MIT-0", "NCSA"}
-SHIPPED = {"regnet-hive", "regnet-image", "regnet-vmconfig", "regnet-linux", "regnet", "regnet-map", "regnet-cli", "regnet-py"}
+SHIPPED = {"regnet-hive", "regnet-image", "regnet-vmconfig", "regnet-linux", "regnet", "regnet-map", "regnet-cli", "regnet-py", "regnet-capi"}
 
 meta = json.loads(subprocess.check_output(["cargo", "metadata", "--format-version", "1", "--locked"]))
 pkgs = {p["id"]: p for p in meta["packages"]}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of regnet: builds the fixtures that need real tools
-# (testdata/build.sh), then the whole cargo test suite.
+# (testdata/build.sh), then the whole cargo test suite, then the tests of the
+# C ABI (scripts/test-capi.sh) and of the Python module (scripts/test-python.sh).
 #
 # On a machine without the tools (hivex, ...) and without root, the tests that
 # need them print why they skip. As root with apt-get, missing Debian packages
@@ -31,3 +32,6 @@ fi
 
 testdata/build.sh
 cargo test --workspace --locked
+# The C ABI from C (under valgrind) and C# (Mono); the Python module (wheel, mypy, pytest, Dask).
+scripts/test-capi.sh
+scripts/test-python.sh
