@@ -2,6 +2,7 @@
 # Builds regnet's test fixtures under target/testdata (never committed; rebuilt in seconds):
 #   writer/   hives and logs made by regnet's test-only writer (crates/regnet-testkit)
 #   hivex/    a writer-made hive edited by hivex, an independent registry writer (testdata/hivex/*.reg)
+#   ewf/      EWF (E01) evidence sets and split raw pieces of the image fixtures (testdata/build-ewf.sh)
 # Tools that are missing are reported, and the tests that need their fixtures skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,4 +24,5 @@ testdata/build-images.sh
 testdata/build-esxi.sh
 testdata/build-vms.sh
 testdata/build-linux.sh
+testdata/build-ewf.sh
 echo "testdata/build.sh: fixtures in $out" >&2

@@ -22,6 +22,11 @@ pub enum ContainerFormat {
     Vmdk,
     /// QEMU qcow2 (versions 2 and 3).
     Qcow2,
+    /// EWF evidence files (`.E01`, `.E02`, …: EnCase, FTK Imager, Guymager, `ewfacquire`).
+    Ewf,
+    /// A raw image split into pieces (`NAME.001`, `NAME.002`, … or `NAMEaa`, `NAMEab`, …).
+    #[serde(rename = "split")]
+    SplitRaw,
 }
 
 /// A virtual disk: a fixed-size array of bytes, read at any offset. Unallocated regions read as
@@ -37,6 +42,15 @@ pub trait VirtualDisk: Send {
     /// (a snapshot whose parent changed after it was taken, a delta opened without its parent).
     /// None by default.
     fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// What an evidence file records about its acquisition (EWF). None by default.
+    fn acquisition(&self) -> Option<crate::container::ewf::Acquisition> {
+        None
+    }
+    /// The files that make up the disk, in order, when it is a set of several (EWF segments,
+    /// split raw pieces); empty for a one-file image.
+    fn segments(&self) -> Vec<String> {
         Vec::new()
     }
 }
@@ -165,6 +179,10 @@ pub fn detect(src: &mut FileSource) -> Result<ContainerFormat> {
     if head.starts_with(b"conectix") {
         return Ok(ContainerFormat::Vhd);
     }
+    // EWF, and EWF2 / logical evidence files, which the EWF reader refuses by name.
+    if crate::container::ewf::signature(head).is_some() {
+        return Ok(ContainerFormat::Ewf);
+    }
     // An ESXi delta extent alone holds only the grains a snapshot changed: reading it as a disk
     // would give a guest full of holes. Its descriptor names it and its parents.
     let sesparse = head.get(..8) == Some(&0x0000_0000_cafe_babe_u64.to_le_bytes()[..]);
@@ -185,6 +203,20 @@ pub fn detect(src: &mut FileSource) -> Result<ContainerFormat> {
     Ok(ContainerFormat::Raw)
 }
 
+/// [`detect`], then, for a raw image whose file name ends in `.001` or `aa` and whose next piece
+/// exists beside it, [`ContainerFormat::SplitRaw`] (only when `resolver` opens files: a stream
+/// has no folder).
+pub fn detect_in(src: &mut FileSource, resolver: &dyn Resolver) -> Result<ContainerFormat> {
+    let format = detect(src)?;
+    if format == ContainerFormat::Raw
+        && resolver.opens_files()
+        && crate::container::split::second_piece(src.name()).is_some()
+    {
+        return Ok(ContainerFormat::SplitRaw);
+    }
+    Ok(format)
+}
+
 /// Opens `src` as the given container. External files it names go through `resolver`.
 pub fn open_container(
     src: FileSource,
@@ -198,6 +230,8 @@ pub fn open_container(
         ContainerFormat::Vhdx => Box::new(crate::container::vhdx::VhdxDisk::open(src, resolver, limits)?),
         ContainerFormat::Vmdk => Box::new(crate::container::vmdk::VmdkDisk::open(src, resolver, limits)?),
         ContainerFormat::Qcow2 => Box::new(crate::container::qcow2::Qcow2Disk::open(src, resolver, limits)?),
+        ContainerFormat::Ewf => Box::new(crate::container::ewf::EwfDisk::open(src, resolver, limits)?),
+        ContainerFormat::SplitRaw => Box::new(crate::container::split::SplitDisk::open(src, resolver, limits)?),
     })
 }
 

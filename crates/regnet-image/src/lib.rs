@@ -2,8 +2,9 @@
 //!
 //! The image layer of regnet: from an untrusted virtual disk image to the bytes of a file in it.
 //!
-//! - [`VirtualDisk`]: one trait for every container (raw, VHD, VHDX, VMDK, qcow2), detected by
-//!   content, never by file name; unallocated regions read as zeros.
+//! - [`VirtualDisk`]: one trait for every container (raw, VHD, VHDX, VMDK, qcow2, EWF `.E01`
+//!   evidence files), detected by content; unallocated regions read as zeros. A raw image split
+//!   into pieces (`.001`, `aa`) is the one container found by name ([`detect_in`]).
 //! - [`partition`]: GPT and MBR tables, or a bare volume.
 //! - [`lvm`]: LVM2 physical volumes, volume groups assembled across disks, and their linear and
 //!   striped logical volumes as [`Volume`]s.
@@ -35,7 +36,8 @@ pub mod source;
 pub mod volume;
 pub mod xfs;
 
-pub use disk::{detect, open_container, ContainerFormat, RawDisk, RegionReader, VirtualDisk};
+pub use container::ewf::Acquisition;
+pub use disk::{detect, detect_in, open_container, ContainerFormat, RawDisk, RegionReader, VirtualDisk};
 pub use error::{ImageError, Result};
 pub use limits::ImageLimits;
 pub use source::{Counters, DirResolver, FileSource, NoResolver, ReadSeek, Resolver};

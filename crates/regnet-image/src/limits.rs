@@ -36,6 +36,9 @@ pub struct ImageLimits {
     pub max_lvm_metadata_bytes: u64,
     /// Most LVM2 logical-volume segments held for one volume group (all its LVs together).
     pub max_lvm_segments: u32,
+    /// Most files one image may be made of: EWF segment files (`.E01`, `.E02`, …) or pieces of a
+    /// split raw image. Each stays open while the image is read (one file handle each).
+    pub max_segments: u32,
 }
 
 impl Default for ImageLimits {
@@ -54,6 +57,7 @@ impl Default for ImageLimits {
             max_bytes_read: 8 << 30,
             max_lvm_metadata_bytes: 1 << 20,
             max_lvm_segments: 65_536,
+            max_segments: 4096,
         }
     }
 }

@@ -127,6 +127,11 @@ impl FileSource {
 pub trait Resolver: Send + Sync {
     /// Opens `name` as stored in the image (`what` says which kind of reference it is), or refuses.
     fn open(&self, name: &str, what: &'static str) -> Result<FileSource>;
+    /// False for a resolver that refuses every file (an image handed in as a stream): name-based
+    /// detection (split raw pieces) is then skipped.
+    fn opens_files(&self) -> bool {
+        true
+    }
 }
 
 /// For images handed in as a stream: every external reference is refused.
@@ -140,6 +145,9 @@ impl Resolver for NoResolver {
             name: name.to_owned(),
             reason: "the image was given as a stream, so no other file may be opened".into(),
         })
+    }
+    fn opens_files(&self) -> bool {
+        false
     }
 }
 
@@ -206,7 +214,9 @@ impl Resolver for DirResolver {
         {
             let mut n = self.opened.lock().map_err(|_| ImageError::Unsupported("resolver lock poisoned".into()))?;
             *n += 1;
-            ImageLimits::check("max_chain_depth", u64::from(*n), u64::from(self.limits.max_chain_depth) * 64)?;
+            // Evidence sets (EWF segments, split pieces) open up to `max_segments` files.
+            let most = (u64::from(self.limits.max_chain_depth) * 64).max(u64::from(self.limits.max_segments) + 64);
+            ImageLimits::check("max_chain_depth", u64::from(*n), most)?;
         }
         FileSource::open_path(&path, self.counters.clone(), &self.limits)
     }
