@@ -19,6 +19,13 @@ pub struct Args {
     /// Do not replay transaction logs, even when the hive is dirty.
     #[arg(long, conflicts_with_all = ["log1", "log2"])]
     no_logs: bool,
+    /// The SOFTWARE hive, for the OS version and network history (default: SOFTWARE beside the
+    /// SYSTEM hive, any case); its logs are found beside it.
+    #[arg(long, value_name = "FILE")]
+    software: Option<PathBuf>,
+    /// Do not read a SOFTWARE hive.
+    #[arg(long, conflicts_with = "software")]
+    no_software: bool,
     /// `json` is the documented contract (docs/report.md); `table` is a summary for people.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
@@ -43,6 +50,8 @@ pub fn run(args: &Args) -> Result<ExitCode, CliError> {
     let mut opts = Options::new();
     opts.no_logs = args.no_logs;
     opts.logs = [&args.log1, &args.log2].into_iter().flatten().cloned().collect();
+    opts.software = args.software.clone();
+    opts.no_software = args.no_software;
     let mut all = regnet::ExtractOptions::default();
     all.hive = opts;
     crate::limits_opt::apply(&args.limits, &mut all)?;
@@ -93,7 +102,32 @@ fn report_mapped(hive: &std::path::Path, opts: &Options) -> regnet::Result<Repor
     }
     let refs: Vec<regnet::hive::LogFile<'_>> =
         logs.iter().map(|(n, d)| regnet::hive::LogFile::new(n.clone(), d.as_ref())).collect();
-    regnet::report_from_hive_bytes(primary.as_ref(), &refs, opts)
+    let mut report = regnet::report_from_hive_bytes(primary.as_ref(), &refs, opts)?;
+    if let Some(sw) = regnet::software_for(hive, opts) {
+        software_mapped(&mut report, &sw, opts);
+    }
+    Ok(report)
+}
+
+/// Adds the SOFTWARE hive at `path` (memory-mapped, with its logs beside it) to `report`; a file
+/// that cannot be opened is a warning, as in [`regnet::add_software_file`].
+fn software_mapped(report: &mut Report, path: &std::path::Path, opts: &Options) {
+    let primary = match crate::mapped::open(path) {
+        Ok(m) => m,
+        Err(_) => return regnet::add_software_file(report, path, opts),
+    };
+    let mut logs = Vec::new();
+    if !opts.no_logs {
+        for p in regnet::find_logs(path) {
+            match crate::mapped::open(&p) {
+                Ok(m) => logs.push((p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), m)),
+                Err(_) => return regnet::add_software_file(report, path, opts),
+            }
+        }
+    }
+    let refs: Vec<regnet::hive::LogFile<'_>> =
+        logs.iter().map(|(n, d)| regnet::hive::LogFile::new(n.clone(), d.as_ref())).collect();
+    regnet::add_software_bytes(report, primary.as_ref(), &refs, opts);
 }
 
 /// `, absent since …` for an adapter whose device was gone (a ghost), else nothing.
@@ -109,7 +143,27 @@ fn absence(a: &regnet::Adapter) -> String {
     }
 }
 
-/// A readable summary: host, then one block per adapter, then routes and warnings.
+fn category_name(c: regnet::NetworkCategory) -> &'static str {
+    match c {
+        regnet::NetworkCategory::Public => "public",
+        regnet::NetworkCategory::Private => "private",
+        regnet::NetworkCategory::Domain => "domain",
+        _ => "?",
+    }
+}
+
+fn name_type_name(t: regnet::NetworkNameType) -> &'static str {
+    match t {
+        regnet::NetworkNameType::Wired => "wired",
+        regnet::NetworkNameType::Wireless => "wireless",
+        regnet::NetworkNameType::Ppp => "ppp",
+        regnet::NetworkNameType::MobileBroadband => "mobile broadband",
+        _ => "?",
+    }
+}
+
+/// A readable summary: host, OS, then one block per adapter, the network history (newest first),
+/// routes and warnings.
 pub fn table(r: &Report) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
@@ -129,6 +183,26 @@ pub fn table(r: &Report) -> String {
     if !r.search_list.is_empty() {
         let _ = writeln!(s, "search      {}", r.search_list.join(", "));
     }
+    if let Some(os) = r.os.as_ref().filter(|o| o.family == "windows" && (o.name.is_some() || o.version.is_some())) {
+        let mut line = os.pretty_name.clone().or(os.name.clone()).unwrap_or_else(|| "Windows".into());
+        if let Some(v) = &os.version {
+            let _ = write!(line, " (version {v}");
+            if let Some(e) = &os.edition {
+                let _ = write!(line, ", {e}");
+            }
+            line.push(')');
+        }
+        if let Some(d) = &os.install_date {
+            let _ = write!(line, ", installed {d}");
+        }
+        let _ = writeln!(s, "os          {line}");
+    }
+    if let Some(z) = r.os.as_ref().filter(|o| o.time_zone.is_some() || o.utc_offset_minutes.is_some()) {
+        let off = z.utc_offset_minutes.map(|m| {
+            format!(" (UTC{}{:02}:{:02})", if m < 0 { '-' } else { '+' }, m.unsigned_abs() / 60, m.unsigned_abs() % 60)
+        });
+        let _ = writeln!(s, "time zone   {}{}", z.time_zone.as_deref().unwrap_or("-"), off.unwrap_or_default());
+    }
     if windows {
         let _ = writeln!(s, "control set {:03} ({:?})", r.control_set, r.control_set_source);
         let logs = if r.hive.logs_applied.is_empty() {
@@ -137,6 +211,17 @@ pub fn table(r: &Report) -> String {
             format!(", replayed {}", r.hive.logs_applied.join(" + "))
         };
         let _ = writeln!(s, "hive        {}{logs}", if r.hive.dirty { "dirty" } else { "clean" });
+        if let Some(h) = &r.software_hive {
+            let logs = if h.logs_applied.is_empty() {
+                String::new()
+            } else {
+                format!(", replayed {}", h.logs_applied.join(" + "))
+            };
+            let _ = writeln!(s, "software    {}{logs}", if h.dirty { "dirty" } else { "clean" });
+        }
+        if let Some(t) = &r.tcpip_last_written {
+            let _ = writeln!(s, "tcpip       changed {t}");
+        }
     }
     let bare = |a: &&regnet::Adapter| {
         a.physical != Some(true)
@@ -157,6 +242,12 @@ pub fn table(r: &Report) -> String {
         }
         if let Some(n) = &a.network {
             let _ = writeln!(s, "  network      {n}");
+        }
+        if let Some(n) = &a.network_profile {
+            let _ = writeln!(s, "  profile      {n} (gateway MAC in the network history)");
+        }
+        if let Some(t) = &a.last_written {
+            let _ = writeln!(s, "  changed      {t}");
         }
         if let Some(m) = &a.mac {
             let _ = writeln!(
@@ -250,6 +341,48 @@ pub fn table(r: &Report) -> String {
         .collect();
     if !idle.is_empty() {
         let _ = writeln!(s, "\n{} virtual or unnamed adapters without IP settings: {}", idle.len(), idle.join(", "));
+    }
+    if !r.network_history.is_empty() {
+        let _ = writeln!(s, "\nnetwork history (newest first)");
+        for p in &r.network_history {
+            let when = |utc: &Option<String>, local: &Option<String>, raw: &Option<String>| match (utc, local, raw) {
+                (Some(u), _, _) => u.clone(),
+                (None, Some(l), _) => format!("{l} local"),
+                (None, None, Some(x)) => format!("impossible date {x}"),
+                _ => "-".into(),
+            };
+            let kind = [
+                p.category.map(|c| category_name(c).to_owned()),
+                p.name_type.map(|t| name_type_name(t).to_owned()),
+                p.managed.filter(|m| *m).map(|_| "managed".to_owned()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ");
+            let _ = writeln!(
+                s,
+                "  {}  last {}  first {}  [{kind}]",
+                p.name.as_deref().unwrap_or(&p.guid),
+                when(&p.last_connected, &p.last_connected_local, &p.last_connected_raw),
+                when(&p.created, &p.created_local, &p.created_raw)
+            );
+            for g in &p.signatures {
+                let mut parts = Vec::new();
+                if let Some(m) = &g.gateway_mac {
+                    parts.push(format!("gateway {m}"));
+                }
+                if let Some(d) = &g.dns_suffix {
+                    parts.push(format!("dns suffix {d}"));
+                }
+                if let Some(f) = g.first_network.as_ref().filter(|f| p.name.as_ref() != Some(f)) {
+                    parts.push(format!("first seen as {f}"));
+                }
+                if !parts.is_empty() {
+                    let _ = writeln!(s, "      {}", parts.join(", "));
+                }
+            }
+        }
     }
     if !r.routes.is_empty() {
         let _ = writeln!(s, "\nroutes");

@@ -95,6 +95,7 @@ pub fn report_from_hive(hive: &Hive<'_>) -> Result<Report> {
     // Last: a hive whose Enum tree is built to exhaust the read budget cannot cost the rest.
     crate::presence::mark_adapters(&mut r, &cs, &cs_name, &mut adapters);
 
+    let os = crate::wintime::windows_os(&mut r, &cs, &cs_name);
     Ok(Report {
         schema_version: SCHEMA_VERSION,
         hostname,
@@ -112,12 +113,15 @@ pub fn report_from_hive(hive: &Hive<'_>) -> Result<Report> {
         warnings: r.warnings,
         source: None,
         vm: None,
-        os: Some(crate::report::OsInfo { family: "windows".into(), ..Default::default() }),
+        os: Some(os),
+        tcpip_last_written: params.as_ref().and_then(crate::wintime::key_time),
+        network_history: Vec::new(),
+        software_hive: None,
     })
 }
 
 /// What the hive's recovery did, for the report.
-fn hive_state(hive: &Hive<'_>) -> HiveState {
+pub(crate) fn hive_state(hive: &Hive<'_>) -> HiveState {
     let rec = hive.recovery();
     let mut applied: Vec<(u32, String)> = Vec::new();
     let mut ignored = Vec::new();
@@ -400,6 +404,8 @@ fn adapter(
         presence: None,
         dhcp6: false,
         config: None,
+        last_written: tcpip.and_then(|k| crate::wintime::key_time(k)),
+        network_profile: None,
     };
     if let Some(k) = tcpip {
         ipv4_settings(r, k, &format!("{cs_name}\\Services\\Tcpip\\Parameters\\Interfaces\\{guid}"), &mut a);

@@ -39,7 +39,18 @@ pub(crate) fn extract_folder(path: &Path, opts: &ExtractOptions) -> Result<Repor
             }
         }
         let refs: Vec<LogFile<'_>> = logs.iter().map(|(n, d)| LogFile::new(n.clone(), d)).collect();
-        let report = crate::report_from_hive_bytes(&primary, &refs, &opts.hive)?;
+        let mut report = crate::report_from_hive_bytes(&primary, &refs, &opts.hive)?;
+        let software = crate::SOFTWARE_HIVE.replace('\\', "/");
+        if !opts.hive.no_software && is_file(&mut windows, &software) {
+            if let Err(e) = software_from_folder(&mut windows, &software, &mut report, &mut files, &mut bytes, opts) {
+                report.warnings.push(crate::Warning {
+                    code: "software_unreadable".into(),
+                    message: format!("{}: {e}", crate::SOFTWARE_HIVE),
+                    key: None,
+                    value: None,
+                });
+            }
+        }
         (report, files, bytes)
     } else {
         let mut linux = GuestView::new(Box::new(HostFolder::open(&root)?), limits(opts));
@@ -64,11 +75,46 @@ pub(crate) fn extract_folder(path: &Path, opts: &ExtractOptions) -> Result<Repor
         files,
         bytes_read: bytes,
         reads: 0,
+        segments: Vec::new(),
+        evidence: None,
         volume_manager: None,
         logical_volume: None,
         filesystem: Some("folder".into()),
     });
     Ok(report)
+}
+
+/// Adds the SOFTWARE hive at `path` in the guest (and its logs, unless `opts` says not to replay)
+/// to `report`.
+fn software_from_folder(
+    view: &mut GuestView<'_>,
+    path: &str,
+    report: &mut Report,
+    files: &mut Vec<String>,
+    bytes: &mut u64,
+    opts: &ExtractOptions,
+) -> Result<()> {
+    regnet_image::ImageLimits::check("max_hive_size", view.resolve(path)?.size, opts.hive.limits.max_hive_size)?;
+    let primary = view.read(path)?;
+    *bytes = bytes.saturating_add(primary.len() as u64);
+    files.push(crate::SOFTWARE_HIVE.to_owned());
+    let mut logs: Vec<(String, Vec<u8>)> = Vec::new();
+    if !opts.hive.no_logs {
+        for suffix in [".LOG1", ".LOG2", ".LOG"] {
+            let p = format!("{path}{suffix}");
+            if !view.resolve(&p).is_ok_and(|n| n.kind == NodeKind::File) {
+                continue;
+            }
+            regnet_image::ImageLimits::check("max_log_size", view.resolve(&p)?.size, opts.hive.limits.max_log_size)?;
+            let data = view.read(&p)?;
+            *bytes = bytes.saturating_add(data.len() as u64);
+            files.push(format!("{}{suffix}", crate::SOFTWARE_HIVE));
+            logs.push((format!("SOFTWARE{suffix}"), data));
+        }
+    }
+    let refs: Vec<LogFile<'_>> = logs.iter().map(|(n, d)| LogFile::new(n.clone(), d)).collect();
+    crate::add_software_bytes(report, &primary, &refs, &opts.hive);
+    Ok(())
 }
 
 fn limits(opts: &ExtractOptions) -> GuestLimits {

@@ -9,7 +9,7 @@ use regnet_hive::{BaseBlock, LogFile};
 use regnet_image::guest::{FsKind, GuestLimits, GuestView};
 use regnet_image::partition::{read_partitions, Partition, PartitionTable, TableKind};
 use regnet_image::{
-    detect, open_container, ContainerFormat, Counters, DirResolver, FileSource, ImageError, ImageLimits, NoResolver,
+    detect_in, open_container, ContainerFormat, Counters, DirResolver, FileSource, ImageError, ImageLimits, NoResolver,
     ReadSeek, Resolver, VirtualDisk,
 };
 use std::path::{Path, PathBuf};
@@ -52,9 +52,10 @@ impl ExtractOptions {
 /// Reads the network settings of the Windows guest on the disk image at `path`, or of the VM
 /// whose configuration file `path` is.
 ///
-/// The container (raw, VHD, VHDX, VMDK, qcow2) is detected from the content. Files the image names
-/// (VMDK extents, backing files, parent disks) are opened only inside its own folder or
-/// [`ExtractOptions::allow_dirs`].
+/// The container (raw, VHD, VHDX, VMDK, qcow2, EWF `.E01` evidence files) is detected from the
+/// content; a raw image split into pieces (`disk.001`, `disk.002`, … or `diskaa`, `diskab`, …) from
+/// the first piece's name. Files the image names (VMDK extents, backing files, parent disks, EWF
+/// segments, split pieces) are opened only inside its own folder or [`ExtractOptions::allow_dirs`].
 ///
 /// A folder is an already-mounted guest root (Windows or Linux), read through the guest view:
 /// its links resolve inside it, and nothing else of the host is read.
@@ -246,7 +247,7 @@ impl OpenedDisk {
     pub(crate) fn open(mut src: FileSource, resolver: &dyn Resolver, opts: &ExtractOptions) -> Result<Self> {
         let format = match opts.container {
             Some(f) => f,
-            None => detect(&mut src)?,
+            None => detect_in(&mut src, resolver)?,
         };
         let mut disk = open_container(src, format, resolver, &opts.image_limits)?;
         let table = read_partitions(disk.as_mut(), &opts.image_limits)?;
@@ -301,7 +302,10 @@ pub(crate) fn report_from_chosen(
         }
         _ => return Err(Error::NoWindows("the chosen volume holds no guest".into())),
     };
-    let size = disk.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner).size();
+    let (size, segments, evidence) = {
+        let d = disk.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        (d.size(), d.segments(), d.acquisition().as_ref().map(crate::Evidence::from))
+    };
     let lv = guest::lv_name(survey, &chosen.volume);
     report.source = Some(ImageSource {
         image: name.to_owned(),
@@ -318,6 +322,8 @@ pub(crate) fn report_from_chosen(
         files,
         bytes_read: counters.bytes_read(),
         reads: counters.reads(),
+        segments,
+        evidence,
         volume_manager: lv.as_ref().map(|_| "lvm".to_owned()),
         logical_volume: lv,
         filesystem: Some(fs_name.to_owned()),
@@ -358,6 +364,8 @@ fn format_name(f: ContainerFormat) -> &'static str {
         ContainerFormat::Vhdx => "vhdx",
         ContainerFormat::Vmdk => "vmdk",
         ContainerFormat::Qcow2 => "qcow2",
+        ContainerFormat::Ewf => "ewf",
+        ContainerFormat::SplitRaw => "split",
         _ => "unknown",
     }
 }
@@ -374,23 +382,79 @@ fn report_from_volume(
     let id = vol.find(SYSTEM_HIVE)?;
     let system = vol.open_data(id)?;
     let mut files = vec![SYSTEM_HIVE.to_owned()];
+    let logs = hive_logs(&mut vol, &system, SYSTEM_HIVE, "SYSTEM", &mut files, opts)?;
+    let refs: Vec<LogFile<'_>> = logs.iter().map(|(n, d)| LogFile::new(n.clone(), d)).collect();
+    let vol = std::sync::Mutex::new(vol);
+    let source = HiveFile { vol: &vol, data: system };
+    let mut report = crate::report_from_hive_source(&source, &refs, &opts.hive)?;
+    if !opts.hive.no_software {
+        if let Err(e) = software_from_volume(&vol, &mut files, &mut report, opts) {
+            report.warnings.push(crate::Warning {
+                code: "software_unreadable".into(),
+                message: format!("{}: {e}", crate::SOFTWARE_HIVE),
+                key: None,
+                value: None,
+            });
+        }
+    }
+    Ok((files, report))
+}
+
+/// Adds the SOFTWARE hive on the volume (with its logs when it is dirty) to `report`; a volume
+/// without one adds nothing.
+fn software_from_volume(
+    vol: &std::sync::Mutex<regnet_image::ntfs::NtfsVolume<'_>>,
+    files: &mut Vec<String>,
+    report: &mut Report,
+    opts: &ExtractOptions,
+) -> Result<()> {
+    let path = crate::SOFTWARE_HIVE;
+    let (data, logs) = {
+        let mut v = vol.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let id = match v.find(path) {
+            Ok(id) => id,
+            Err(ImageError::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let data = v.open_data(id)?;
+        files.push(path.to_owned());
+        let logs = hive_logs(&mut v, &data, path, "SOFTWARE", files, opts)?;
+        (data, logs)
+    };
+    let refs: Vec<LogFile<'_>> = logs.iter().map(|(n, d)| LogFile::new(n.clone(), d)).collect();
+    let source = HiveFile { vol, data };
+    crate::add_software_source(report, &source, &refs, &opts.hive);
+    Ok(())
+}
+
+/// The logs of the hive file `hive` (at `path`, named `name`) that matter: none when its base block
+/// says it is clean (or `opts` says not to replay), else `path.LOG1`, `.LOG2`, `.LOG` as far as their
+/// entries go. Each one read is added to `files`.
+fn hive_logs(
+    vol: &mut regnet_image::ntfs::NtfsVolume<'_>,
+    hive: &regnet_image::ntfs::FileData,
+    path: &str,
+    name: &str,
+    files: &mut Vec<String>,
+    opts: &ExtractOptions,
+) -> Result<Vec<(String, Vec<u8>)>> {
     // The base block says whether the logs can matter. One that does not even parse may be
     // replaced from a log: read them then too.
-    let mut head = vec![0u8; usize::try_from(system.len()).map_or(4096, |n| n.min(4096))];
-    let n = vol.read_at(&system, 0, &mut head)?;
+    let mut head = vec![0u8; usize::try_from(hive.len()).map_or(4096, |n| n.min(4096))];
+    let n = vol.read_at(hive, 0, &mut head)?;
     let dirty = BaseBlock::parse(head.get(..n).unwrap_or_default()).map_or(true, |b| b.is_dirty());
     let mut logs: Vec<(String, Vec<u8>)> = Vec::new();
     if dirty && !opts.hive.no_logs {
         for suffix in [".LOG1", ".LOG2", ".LOG"] {
-            let path = format!("{SYSTEM_HIVE}{suffix}");
-            let id = match vol.find(&path) {
+            let log_path = format!("{path}{suffix}");
+            let id = match vol.find(&log_path) {
                 Ok(id) => id,
                 Err(ImageError::NotFound { .. }) => continue,
                 Err(e) => return Err(e.into()),
             };
             let data = vol.open_data(id)?;
             let needed =
-                regnet_hive::log_bytes_needed(data.len(), |off, buf: &mut [u8]| read_exact(&mut vol, &data, off, buf))?;
+                regnet_hive::log_bytes_needed(data.len(), |off, buf: &mut [u8]| read_exact(vol, &data, off, buf))?;
             // At most the file's size, which open_data checked against max_file_bytes; allocated
             // fallibly, as the volume's own reads are.
             let max = opts.image_limits.max_file_bytes;
@@ -399,16 +463,12 @@ fn report_from_volume(
             let mut bytes = Vec::new();
             bytes.try_reserve_exact(n).map_err(|_| too_big())?;
             bytes.resize(n, 0);
-            read_exact(&mut vol, &data, 0, &mut bytes)?;
-            logs.push((format!("SYSTEM{suffix}"), bytes));
-            files.push(path);
+            read_exact(vol, &data, 0, &mut bytes)?;
+            logs.push((format!("{name}{suffix}"), bytes));
+            files.push(log_path);
         }
     }
-    let refs: Vec<LogFile<'_>> = logs.iter().map(|(n, d)| LogFile::new(n.clone(), d)).collect();
-    let vol = std::sync::Mutex::new(vol);
-    let source = HiveFile { vol: &vol, data: system };
-    let report = crate::report_from_hive_source(&source, &refs, &opts.hive)?;
-    Ok((files, report))
+    Ok(logs)
 }
 
 /// Fills `buf` from `pos` of a file; the file ending first is an error.

@@ -29,24 +29,33 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod error;
+mod evidence;
 mod extract;
 mod folder;
 mod guest;
+mod history;
 mod image;
 mod limits;
 mod linux;
 mod presence;
 mod read;
 mod report;
+mod software;
 mod vm;
+mod wintime;
 
 pub use error::{Error, ErrorKind, Result};
+pub use evidence::Evidence;
 pub use extract::report_from_hive;
+pub use history::{NetworkCategory, NetworkNameType, NetworkProfile, NetworkSignature};
 pub use image::{extract, extract_from_reader, extract_machine, open_guest, ExtractOptions, Guest, SYSTEM_HIVE};
 pub use limits::{LimitError, LIMIT_NAMES};
 pub use regnet_hive::{self as hive, Limits};
 pub use regnet_image::{self as disk_image, ContainerFormat, ImageLimits};
 pub use report::*;
+pub use software::{
+    add_software_bytes, add_software_file, add_software_hive, add_software_source, find_software, SOFTWARE_HIVE,
+};
 pub use vm::vm_info;
 
 use regnet_hive::{Hive, LogFile, OpenOptions};
@@ -62,6 +71,11 @@ pub struct Options {
     pub no_logs: bool,
     /// Explicit log files; when empty, logs beside the hive are found by name.
     pub logs: Vec<PathBuf>,
+    /// The SOFTWARE hive to read with a SYSTEM hive file; when `None`, a file named `SOFTWARE`
+    /// (any case) beside the SYSTEM hive is read if there is one. Its logs are found beside it.
+    pub software: Option<PathBuf>,
+    /// Do not read a SOFTWARE hive at all.
+    pub no_software: bool,
 }
 
 impl Options {
@@ -141,7 +155,20 @@ pub fn report_from_hive_file(path: impl AsRef<Path>, opts: &Options) -> Result<R
         logs.push((name, read(p, "max_log_size", opts.limits.max_log_size)?));
     }
     let refs: Vec<LogFile<'_>> = logs.iter().map(|(n, d)| LogFile::new(n.clone(), d)).collect();
-    report_from_hive_bytes(&primary, &refs, opts)
+    let mut report = report_from_hive_bytes(&primary, &refs, opts)?;
+    if let Some(sw) = software_for(path, opts) {
+        add_software_file(&mut report, &sw, opts);
+    }
+    Ok(report)
+}
+
+/// The SOFTWARE hive to read with the SYSTEM hive file `system`: the one `opts` names, else the
+/// one beside it, unless `opts.no_software`.
+pub fn software_for(system: &Path, opts: &Options) -> Option<PathBuf> {
+    if opts.no_software {
+        return None;
+    }
+    opts.software.clone().or_else(|| find_software(system))
 }
 
 /// A report from a hive buffer the caller lets regnet change: when the hive is dirty, the logs'

@@ -59,6 +59,9 @@ pub(crate) fn report(view: &mut GuestView<'_>) -> (Report, Vec<String>) {
         source: None,
         vm: None,
         os: Some(os),
+        tcpip_last_written: None,
+        network_history: Vec::new(),
+        software_hive: None,
     };
     network(view, &mut report, &mut files);
     (report, files)
@@ -281,6 +284,8 @@ fn network(view: &mut GuestView<'_>, report: &mut Report, files: &mut Vec<String
             presence: None,
             dhcp6: i.dhcp6,
             config: Some(AdapterConfig { stack, files: i.files.clone() }),
+            last_written: None,
+            network_profile: None,
         };
         // Host-wide DNS applies to interfaces without their own.
         if a.dns_servers.is_empty() && a.ipv6_dns_servers.is_empty() && !net.dns.is_empty() {

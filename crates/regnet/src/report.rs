@@ -73,9 +73,21 @@ pub struct Report {
     /// libvirt XML): its name, the file, and each NIC's production network and MAC. Null otherwise.
     #[serde(default)]
     pub vm: Option<VmInfo>,
-    /// The guest's operating system: its family, and for Linux what `/etc/os-release` says.
+    /// The guest's operating system: its family, and for Linux what `/etc/os-release` says; for
+    /// Windows what the SOFTWARE hive's `CurrentVersion` key says, when that hive was read.
     #[serde(default)]
     pub os: Option<OsInfo>,
+    /// When the TCP/IP parameters changed: the last-written time of `Services\Tcpip\Parameters`,
+    /// UTC RFC 3339 (Windows only).
+    #[serde(default)]
+    pub tcpip_last_written: Option<String>,
+    /// The networks the machine has been on (SOFTWARE `NetworkList`), most recently connected
+    /// first. Empty when no SOFTWARE hive was read.
+    #[serde(default)]
+    pub network_history: Vec<crate::history::NetworkProfile>,
+    /// The SOFTWARE hive's state and what its log replay did; null when none was read.
+    #[serde(default)]
+    pub software_hive: Option<HiveState>,
 }
 
 /// The guest's operating system.
@@ -93,21 +105,45 @@ pub struct OsInfo {
     /// os-release `ID` (`ubuntu`, `debian`, `rhel`, `rocky`, `almalinux`, `amzn`...).
     #[serde(default)]
     pub id: Option<String>,
-    /// os-release `NAME`.
+    /// os-release `NAME`; Windows: `ProductName` as stored (Windows 11 still stores `Windows 10 …`).
     #[serde(default)]
     pub name: Option<String>,
-    /// os-release `VERSION`.
+    /// os-release `VERSION`; Windows: `major.minor.build.ubr` (`10.0.22631.2861`; `6.1.7601` before Windows 10).
     #[serde(default)]
     pub version: Option<String>,
     /// os-release `VERSION_ID`.
     #[serde(default)]
     pub version_id: Option<String>,
-    /// os-release `PRETTY_NAME`.
+    /// os-release `PRETTY_NAME`; Windows: a readable line made by regnet (`Windows 11 Pro 23H2`,
+    /// named Windows 11 from build 22000 on, whatever `ProductName` says).
     #[serde(default)]
     pub pretty_name: Option<String>,
     /// os-release `ID_LIKE`, split on spaces.
     #[serde(default)]
     pub id_like: Vec<String>,
+    /// Windows: `CurrentBuild` (else `CurrentBuildNumber`), e.g. `22631`.
+    #[serde(default)]
+    pub build: Option<String>,
+    /// Windows: the update build revision (`UBR`), e.g. 2861.
+    #[serde(default)]
+    pub ubr: Option<u32>,
+    /// Windows: `EditionID`, e.g. `Professional`, `ServerStandard`.
+    #[serde(default)]
+    pub edition: Option<String>,
+    /// Windows: `DisplayVersion` (`23H2`; Windows 10 20H2 and later), else `ReleaseId` (`1909`).
+    #[serde(default)]
+    pub display_version: Option<String>,
+    /// Windows: when it was installed (`InstallDate`, Unix seconds; else `InstallTime`, FILETIME),
+    /// UTC RFC 3339.
+    #[serde(default)]
+    pub install_date: Option<String>,
+    /// Windows: the time zone's key name (SYSTEM `TimeZoneInformation\TimeZoneKeyName`).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// Windows: the offset of local time from UTC in minutes when the hive was last written
+    /// (`-ActiveTimeBias`; 60 for UTC+1).
+    #[serde(default)]
+    pub utc_offset_minutes: Option<i32>,
 }
 
 /// The VM a report was read from, as its own configuration file describes it.
@@ -187,7 +223,8 @@ pub struct ImageSource {
     /// The image as named by the caller.
     #[serde(default)]
     pub image: String,
-    /// Container format detected from the content: `raw`, `vhd`, `vhdx`, `vmdk`, `qcow2`.
+    /// Container format detected from the content: `raw`, `vhd`, `vhdx`, `vmdk`, `qcow2`, `ewf`; `split`
+    /// for a raw image in pieces (found by name: `.001`, `aa`); `folder` for a mounted guest root.
     #[serde(default)]
     pub container: String,
     /// Size of the virtual disk in bytes.
@@ -220,6 +257,15 @@ pub struct ImageSource {
     /// The file system read: `ntfs`, `ext4` (ext2/3/4), `xfs`, or `folder` for a mounted guest root.
     #[serde(default)]
     pub filesystem: Option<String>,
+    /// The files that make up the image, in order, when it is a set of several: EWF segments
+    /// (`disk.E01`, `disk.E02`, …) or the pieces of a split raw image (`disk.001`, …, `diskaa`, …),
+    /// named as the first one was given. Empty for a one-file image.
+    #[serde(default)]
+    pub segments: Vec<String>,
+    /// What an evidence file (EWF) records about its acquisition: case data, dates, the hashes
+    /// stored in it. Null for other containers.
+    #[serde(default)]
+    pub evidence: Option<crate::Evidence>,
 }
 
 /// Which `Select` value chose the control set.
@@ -382,6 +428,15 @@ pub struct Adapter {
     /// For a Linux guest: the network stack and the files that gave this interface its settings.
     #[serde(default)]
     pub config: Option<AdapterConfig>,
+    /// When this adapter's TCP/IP configuration last changed: the last-written time of its
+    /// `Tcpip\Parameters\Interfaces\{GUID}` key, UTC RFC 3339 (Windows only).
+    #[serde(default)]
+    pub last_written: Option<String>,
+    /// The name of the network (`network_history`) this adapter's DHCP gateway belongs to: the
+    /// profile whose signature's `gateway_mac` equals `dhcp_lease.gateway_mac` (the most recently
+    /// connected one when several do).
+    #[serde(default)]
+    pub network_profile: Option<String>,
 }
 
 /// Where a Linux interface's settings came from.

@@ -1539,6 +1539,9 @@ fn json_contract_names_and_round_trip() {
             "source",
             "vm",
             "os",
+            "tcpip_last_written",
+            "network_history",
+            "software_hive",
         ])
     );
     assert_eq!(keys(&j["hive"]), set(&["dirty", "logs_applied", "logs_ignored", "entries_applied", "pages_applied"]));
@@ -1574,6 +1577,8 @@ fn json_contract_names_and_round_trip() {
                 "presence",
                 "dhcp6",
                 "config",
+                "last_written",
+                "network_profile",
             ])
         );
     }
