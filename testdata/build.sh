@@ -24,5 +24,6 @@ testdata/build-images.sh
 testdata/build-esxi.sh
 testdata/build-vms.sh
 testdata/build-linux.sh
+testdata/build-software.sh
 testdata/build-ewf.sh
 echo "testdata/build.sh: fixtures in $out" >&2
