@@ -7,7 +7,7 @@ use regnet::ExtractOptions;
 pub const NAMES: &str = "hive: max_hive_size, max_log_size, max_value_size, max_cells_visited, max_data_read, \
 max_key_depth, max_ri_depth; image: max_table_bytes, max_header_bytes, max_unit_bytes, max_inflated_bytes, \
 max_partitions, max_chain_depth, max_ntfs_records, max_file_bytes, max_bytes_read, max_lvm_metadata_bytes, \
-max_lvm_segments, max_ext4_read_bytes, max_ext4_dir_bytes; VM configuration: \
+max_lvm_segments, max_ext4_read_bytes, max_ext4_dir_bytes, max_segments; VM configuration: \
 max_config_bytes, max_nics, max_disks, max_xml_depth, max_xml_nodes, max_xml_attributes, max_xml_namespaces, \
 max_vmx_entries, max_archive_members";
 

@@ -28,6 +28,7 @@ pub const LIMIT_NAMES: &[&str] = &[
     "max_lvm_segments",
     "max_ext4_read_bytes",
     "max_ext4_dir_bytes",
+    "max_segments",
     // VM configuration
     "max_config_bytes",
     "max_nics",
@@ -95,6 +96,7 @@ impl ExtractOptions {
             "max_lvm_segments" => image.max_lvm_segments = small(value)?,
             "max_ext4_read_bytes" => image.max_ext4_read_bytes = value,
             "max_ext4_dir_bytes" => image.max_ext4_dir_bytes = value,
+            "max_segments" => image.max_segments = small(value)?,
             "max_config_bytes" => vm.max_config_bytes = value,
             "max_nics" => vm.max_nics = count(value)?,
             "max_disks" => vm.max_disks = count(value)?,
