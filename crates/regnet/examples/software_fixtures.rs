@@ -5,6 +5,7 @@
 //!   DIR/writer/SYSTEM, SOFTWARE   clean; SYSTEM has a time zone, SOFTWARE every field regnet reads
 //!   DIR/dirty/SYSTEM(.LOG1/.LOG2), SOFTWARE(.LOG1/.LOG2)   both dirty, new-format logs
 //!   DIR/base/SOFTWARE             the root and Microsoft\Windows NT only, for hivex to merge into
+//!   DIR/hostile/SYSTEM, SOFTWARE  100,000 profiles, every date out of range (43 MB)
 //! ```
 
 #[path = "../tests/software_tree/mod.rs"]
@@ -20,12 +21,14 @@ fn main() -> std::io::Result<()> {
         std::process::exit(2);
     };
     let dir = Path::new(&dir);
-    for d in ["writer", "dirty", "base"] {
+    for d in ["writer", "dirty", "base", "hostile"] {
         std::fs::create_dir_all(dir.join(d))?;
     }
     std::fs::write(dir.join("writer/SYSTEM"), write_hive(&system_with_zone(true), &options("SYSTEM", 7)))?;
     std::fs::write(dir.join("writer/SOFTWARE"), write_hive(&software(true), &options("SOFTWARE", 9)))?;
     std::fs::write(dir.join("base/SOFTWARE"), write_hive(&base(), &options("SOFTWARE", 1)))?;
+    std::fs::write(dir.join("hostile/SYSTEM"), write_hive(&system_with_zone(true), &options("SYSTEM", 7)))?;
+    std::fs::write(dir.join("hostile/SOFTWARE"), many_profiles(100_000))?;
     let (before, after) = (
         write_hive(&system_with_zone(false), &options("SYSTEM", 40)),
         write_hive(&system_with_zone(true), &options("SYSTEM", 40)),

@@ -21,8 +21,8 @@ pub const SOFTWARE_HIVE: &str = "\\Windows\\System32\\config\\SOFTWARE";
 const MAX_PROFILES: usize = 10_000;
 /// At most this many signatures are read from each of `Managed` and `Unmanaged`.
 const MAX_SIGNATURES: usize = 20_000;
-/// Warnings of one kind about dates, before they are only counted.
-const MAX_DATE_WARNINGS: usize = 100;
+/// Warnings of one kind about profiles, before they are only counted.
+const MAX_PROFILE_WARNINGS: usize = 100;
 
 const CURRENT_VERSION: &str = "Microsoft\\Windows NT\\CurrentVersion";
 const NETWORK_LIST: &str = "Microsoft\\Windows NT\\CurrentVersion\\NetworkList";
@@ -236,21 +236,34 @@ fn qword(r: &mut Reader, k: &Key<'_>, path: &str, name: &str) -> Option<u64> {
     }
 }
 
-/// Counts date warnings so that a hive of broken dates gives a bounded number of them.
-struct DateWarnings {
-    count: usize,
+/// Counts the warnings about profiles by code, so that a hive of ten thousand broken profiles
+/// gives a bounded number of them: the first [`MAX_PROFILE_WARNINGS`] of each code, then one that
+/// counts the rest.
+#[derive(Default)]
+struct Capped {
+    counts: BTreeMap<&'static str, usize>,
 }
 
-impl DateWarnings {
-    fn warn(&mut self, r: &mut Reader, why: &str, path: &str, name: &str) {
-        self.count += 1;
-        if self.count <= MAX_DATE_WARNINGS {
-            r.warn(
-                "bad_date",
-                format!("not a possible date ({why}); the raw value is kept in the report"),
-                Some(path),
-                Some(name),
-            );
+impl Capped {
+    fn warn(&mut self, r: &mut Reader, code: &'static str, message: String, path: &str, name: &str) {
+        let n = self.counts.entry(code).or_default();
+        *n += 1;
+        if *n <= MAX_PROFILE_WARNINGS {
+            r.warn(code, message, Some(path), Some(name));
+        }
+    }
+
+    fn finish(self, r: &mut Reader, path: &str) {
+        for (code, n) in self.counts {
+            if n > MAX_PROFILE_WARNINGS {
+                let more = n - MAX_PROFILE_WARNINGS;
+                r.warn(
+                    code,
+                    format!("{more} more of these in other profiles (not listed one by one)"),
+                    Some(path),
+                    None,
+                );
+            }
         }
     }
 }
@@ -263,7 +276,7 @@ fn read_history(r: &mut Reader, root: &Key<'_>, offset: Option<i32>) -> Option<V
     let mut sigs = signatures(r, &nl, &nl_path);
     let mut out = Vec::new();
     let profiles_path = format!("{nl_path}\\Profiles");
-    let mut dates = DateWarnings { count: 0 };
+    let mut capped = Capped::default();
     let mut unzoned = false;
     if let Some(pk) = sub(r, &nl, "Profiles", &profiles_path) {
         let total = pk.subkey_count() as usize;
@@ -290,12 +303,8 @@ fn read_history(r: &mut Reader, root: &Key<'_>, offset: Option<i32>) -> Option<V
             p.category = p.category_raw.and_then(NetworkCategory::from_raw);
             p.name_type = p.name_type_raw.and_then(NetworkNameType::from_raw);
             if let Some(c) = p.category_raw.filter(|_| p.category.is_none()) {
-                r.warn(
-                    "bad_value",
-                    format!("category {c} is not public (0), private (1) or domain (2)"),
-                    Some(&path),
-                    Some("Category"),
-                );
+                let message = format!("category {c} is not public (0), private (1) or domain (2)");
+                capped.warn(r, "bad_value", message, &path, "Category");
             }
             for (name, local, utc, raw) in [
                 ("DateCreated", &mut p.created_local, &mut p.created, &mut p.created_raw),
@@ -308,7 +317,8 @@ fn read_history(r: &mut Reader, root: &Key<'_>, offset: Option<i32>) -> Option<V
                         (*local, *utc) = (Some(l), u);
                     }
                     SystemTime::Impossible { raw: x, why } => {
-                        dates.warn(r, &why, &path, name);
+                        let message = format!("not a possible date ({why}); the raw value is kept in the report");
+                        capped.warn(r, "bad_date", message, &path, name);
                         *raw = Some(x);
                     }
                 }
@@ -324,14 +334,7 @@ fn read_history(r: &mut Reader, root: &Key<'_>, offset: Option<i32>) -> Option<V
             );
         }
     }
-    if dates.count > MAX_DATE_WARNINGS {
-        r.warn(
-            "bad_date",
-            format!("{} more impossible dates (not listed one by one)", dates.count - MAX_DATE_WARNINGS),
-            Some(&profiles_path),
-            None,
-        );
-    }
+    capped.finish(r, &profiles_path);
     if unzoned {
         r.warn(
             "time_zone_unknown",

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use regnet_testkit::example::example_system;
-use regnet_testkit::{KeySpec, ValueSpec, WriterOptions};
+use regnet_testkit::{write_hive, KeySpec, ValueSpec, WriterOptions};
 
 /// Last-written time of every key (2024-12-02T08:00:00Z).
 pub const WRITTEN: u64 = (1_733_126_400 + 11_644_473_600) * 10_000_000;
@@ -182,4 +182,25 @@ pub fn options(file: &str, sequence: u32) -> WriterOptions {
         file_name: format!("\\SystemRoot\\System32\\Config\\{file}"),
         ..WriterOptions::default()
     }
+}
+
+/// A SOFTWARE hive of `n` profiles, every date out of range.
+pub fn many_profiles(n: usize) -> Vec<u8> {
+    let mut profiles = key("Profiles");
+    for i in 0..n {
+        let mut bad = st(2024, 1, 1, 0, 0, 0);
+        bad[2] = (13 + i % 200) as u8; // month 13 and up
+        profiles.subkeys.push(
+            key(&format!("{{{:08X}-0000-4000-8000-000000000000}}", i))
+                .with_value(ValueSpec::sz("ProfileName", &format!("net{i}")))
+                .with_value(ValueSpec::dword("Category", (i % 5) as u32))
+                .with_value(ValueSpec::dword("NameType", 71))
+                .with_value(ValueSpec::binary("DateCreated", bad.clone()))
+                .with_value(ValueSpec::binary("DateLastConnected", vec![0xFF; 16])),
+        );
+    }
+    let tree = key("ROOT").with_subkey(key("Microsoft").with_subkey(
+        key("Windows NT").with_subkey(key("CurrentVersion").with_subkey(key("NetworkList").with_subkey(profiles))),
+    ));
+    write_hive(&tree, &WriterOptions { ri_chunk: Some(1024), ..options("SOFTWARE", 1) })
 }
