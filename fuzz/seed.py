@@ -271,6 +271,19 @@ if target == "xfs":
     print(f"seeded {len(seeds)} inputs into {out}", file=sys.stderr)
     sys.exit(0)
 
+# EWF: the one-segment E01s testdata/build-ewf.sh makes of the tiny raw disk.
+if target == "container_ewf":
+    n = 0
+    for d in dirs:
+        seed_dir = os.path.join(d, "ewf", "fuzz-seeds")
+        for name in sorted(os.listdir(seed_dir)) if os.path.isdir(seed_dir) else []:
+            data = read(os.path.join(seed_dir, name))
+            with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as fh:
+                fh.write(data)
+            n += 1
+    print(f"seeded {n} inputs into {out}", file=sys.stderr)
+    sys.exit(0)
+
 # Targets that take disks, volumes or containers: seeds from the tiny images build-images.sh makes.
 DISK_SEEDS = {
     "container": ["tiny.vhd", "tiny.vhdx", "tiny.vmdk", "tiny-stream.vmdk", "tiny.qcow2", "tiny.raw"],

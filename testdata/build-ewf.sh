@@ -55,11 +55,20 @@ for rel in "${sources[@]}"; do
   touch "$stamp"
 done
 
+# Fuzz seeds (fuzz/seed.py, target container_ewf): the tiny raw disk as one-segment E01s.
+seed_src=target/testdata/images/fuzz-seeds/tiny.raw
+if [ "$have_ewf" = 1 ] && [ -f "$seed_src" ] && { [ ! -f "$out/fuzz-seeds/tiny.E01" ] || [ "$seed_src" -nt "$out/fuzz-seeds/tiny.E01" ]; }; then
+  mkdir -p "$out/fuzz-seeds"
+  acquire "$out/fuzz-seeds/tiny" "$seed_src" -c deflate:best -S 64MiB
+  acquire "$out/fuzz-seeds/tiny-stored" "$seed_src" -c none -S 64MiB
+  acquire "$out/fuzz-seeds/tiny-encase5" "$seed_src" -c deflate:fast -S 64MiB -f encase5
+fi
+
 {
   echo "# target/testdata/ewf: evidence files made by testdata/build-ewf.sh (ewfacquire $(ewfacquire -V 2>/dev/null | head -1 | awk '{print $2}'))"
-  (cd "$out" && find . -type f ! -name MANIFEST ! -name '*.done' -printf '%P %s\n' | sort)
+  (cd "$out" && find . -type f ! -name MANIFEST ! -name '*.done' ! -path './fuzz-seeds/*' -printf '%P %s\n' | sort)
   if [ "$have_ewf" = 1 ]; then
-    for e01 in $(cd "$out" && find . -name '*.E01' | sort); do
+    for e01 in $(cd "$out" && find . -name '*.E01' ! -path './fuzz-seeds/*' | sort); do
       echo "## $e01"
       ewfinfo "$out/$e01" 2>/dev/null | grep -E 'MD5|SHA1|Number of segments|Compression|Case number' || true
     done
