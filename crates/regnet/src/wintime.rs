@@ -118,6 +118,7 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 mod tests {
     use super::*;
 
+    #[allow(clippy::too_many_arguments)]
     fn st(y: u16, mo: u16, dow: u16, d: u16, h: u16, mi: u16, s: u16, ms: u16) -> Vec<u8> {
         [y, mo, dow, d, h, mi, s, ms].iter().flat_map(|w| w.to_le_bytes()).collect()
     }
