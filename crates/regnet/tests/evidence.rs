@@ -78,7 +78,10 @@ fn every_form_reports_as_the_raw_image() {
                 assert_eq!(e.examiner.as_deref(), Some("Regnet Examiner"));
                 assert_eq!(e.sectors * u64::from(e.bytes_per_sector), s.virtual_size);
                 let md5 = e.md5.as_deref().unwrap_or_default();
-                assert!(md5.len() == 32 && md5.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{md5}");
+                assert!(
+                    md5.len() == 32 && md5.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+                    "{md5}"
+                );
             }
             compared += 1;
             eprintln!("{form}: same report as {} ({} segments)", raw.display(), s.segments.len());
