@@ -143,3 +143,49 @@ impl NetworkNameType {
         }
     }
 }
+
+/// The machine's time zone rule, as the SYSTEM hive's `Control\TimeZoneInformation` holds it (the
+/// `TIME_ZONE_INFORMATION` fields): the biases, and when daylight saving time starts and ends.
+///
+/// ```
+/// let z: regnet::TimeZoneRule = serde_json::from_str(r#"{"bias": -60, "standard_bias": 0, "daylight_bias": -60,
+///     "standard_start": {"month": 10, "week": 5, "weekday": 0, "hour": 3, "minute": 0},
+///     "daylight_start": {"month": 3, "week": 5, "weekday": 0, "hour": 2, "minute": 0}}"#).unwrap();
+/// assert_eq!(z.daylight_start.unwrap().month, 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct TimeZoneRule {
+    /// `Bias`: minutes to add to local standard time to get UTC (-60 for UTC+1).
+    #[serde(default)]
+    pub bias: i32,
+    /// `StandardBias`: added to `bias` outside daylight saving time (usually 0).
+    #[serde(default)]
+    pub standard_bias: i32,
+    /// `DaylightBias`: added to `bias` during daylight saving time (usually -60).
+    #[serde(default)]
+    pub daylight_bias: i32,
+    /// `StandardStart`: when daylight saving time ends; null when the zone has none.
+    #[serde(default)]
+    pub standard_start: Option<TransitionRule>,
+    /// `DaylightStart`: when daylight saving time starts; null when the zone has none.
+    #[serde(default)]
+    pub daylight_start: Option<TransitionRule>,
+}
+
+/// A yearly time zone transition, in local time: the `week`th `weekday` of `month` at
+/// `hour:minute` (`StandardStart`/`DaylightStart` with `wYear` 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct TransitionRule {
+    /// 1 to 12.
+    pub month: u8,
+    /// 1 to 5; 5 is the last such weekday of the month.
+    pub week: u8,
+    /// 0 (Sunday) to 6.
+    pub weekday: u8,
+    /// Local hour, 0 to 23.
+    pub hour: u8,
+    /// Local minute, 0 to 59.
+    pub minute: u8,
+}

@@ -47,7 +47,9 @@ mod wintime;
 pub use error::{Error, ErrorKind, Result};
 pub use evidence::Evidence;
 pub use extract::report_from_hive;
-pub use history::{NetworkCategory, NetworkNameType, NetworkProfile, NetworkSignature};
+pub use history::{
+    NetworkCategory, NetworkNameType, NetworkProfile, NetworkSignature, TimeZoneRule, TransitionRule,
+};
 pub use image::{extract, extract_from_reader, extract_machine, open_guest, ExtractOptions, Guest, SYSTEM_HIVE};
 pub use limits::{LimitError, LIMIT_NAMES};
 pub use regnet_hive::{self as hive, Limits};

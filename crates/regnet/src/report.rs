@@ -144,6 +144,10 @@ pub struct OsInfo {
     /// (`-ActiveTimeBias`; 60 for UTC+1).
     #[serde(default)]
     pub utc_offset_minutes: Option<i32>,
+    /// Windows: the time zone's rule (`Bias`, `StandardBias`, `DaylightBias`, `StandardStart`,
+    /// `DaylightStart`), by which NetworkList dates in local time are converted to UTC.
+    #[serde(default)]
+    pub time_zone_rule: Option<crate::history::TimeZoneRule>,
 }
 
 /// The VM a report was read from, as its own configuration file describes it.

@@ -7,7 +7,7 @@
 use crate::history::{NetworkCategory, NetworkNameType, NetworkProfile, NetworkSignature};
 use crate::read::{canonical_guid, format_mac, Reader};
 use crate::report::{OsInfo, Report, Warning};
-use crate::wintime::{filetime_utc, systemtime, unix_utc, SystemTime};
+use crate::wintime::{filetime_utc, systemtime, unix_utc, SystemTime, Zone};
 use crate::Options;
 use regnet_hive::{Hive, Key, LogFile, OpenOptions};
 use std::collections::BTreeMap;
@@ -144,10 +144,10 @@ pub fn add_software_hive(report: &mut Report, hive: &Hive<'_>) {
         Err(e) => return unreadable(report, e.to_string()),
     };
     let mut r = Reader::default();
-    let offset = report.os.as_ref().and_then(|o| o.utc_offset_minutes);
+    let zone = Zone::of(report.os.as_ref());
     let os = report.os.get_or_insert_with(|| OsInfo { family: "windows".into(), ..OsInfo::default() });
     let found_version = read_version(&mut r, &root, os);
-    let history = read_history(&mut r, &root, offset);
+    let history = read_history(&mut r, &root, &zone);
     if !found_version && history.is_none() {
         r.warn(
             "not_a_software_hive",
@@ -270,7 +270,7 @@ impl Capped {
 
 /// The NetworkList profiles with their signatures, most recently connected first; `None` when
 /// there is no NetworkList key.
-fn read_history(r: &mut Reader, root: &Key<'_>, offset: Option<i32>) -> Option<Vec<NetworkProfile>> {
+fn read_history(r: &mut Reader, root: &Key<'_>, zone: &Zone) -> Option<Vec<NetworkProfile>> {
     let nl_path = sw_path(NETWORK_LIST);
     let nl = sub(r, root, NETWORK_LIST, &nl_path)?;
     let mut sigs = signatures(r, &nl, &nl_path);
@@ -311,7 +311,7 @@ fn read_history(r: &mut Reader, root: &Key<'_>, offset: Option<i32>) -> Option<V
                 ("DateLastConnected", &mut p.last_connected_local, &mut p.last_connected, &mut p.last_connected_raw),
             ] {
                 let Some(b) = r.binary(&k, &path, name) else { continue };
-                match systemtime(&b, offset) {
+                match systemtime(&b, zone) {
                     SystemTime::Date { local: l, utc: u } => {
                         unzoned |= u.is_none();
                         (*local, *utc) = (Some(l), u);

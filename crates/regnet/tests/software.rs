@@ -46,6 +46,11 @@ fn every_field_is_read() {
     assert_eq!(os.install_date.as_deref(), Some("2023-11-14T22:13:20Z"));
     assert_eq!(os.time_zone.as_deref(), Some("W. Europe Standard Time"));
     assert_eq!(os.utc_offset_minutes, Some(60));
+    let rule = os.time_zone_rule.unwrap();
+    assert_eq!((rule.bias, rule.standard_bias, rule.daylight_bias), (-60, 0, -60));
+    let (ds, ss) = (rule.daylight_start.unwrap(), rule.standard_start.unwrap());
+    assert_eq!((ds.month, ds.week, ds.weekday, ds.hour), (3, 5, 0, 2));
+    assert_eq!((ss.month, ss.week, ss.weekday, ss.hour), (10, 5, 0, 3));
 
     let h = &r.network_history;
     let names: Vec<_> = h.iter().map(|p| p.name.as_deref().unwrap_or("-")).collect();
@@ -71,6 +76,9 @@ fn every_field_is_read() {
     assert_eq!(s.first_network.as_deref(), Some("corp.example"));
     assert_eq!(s.description.as_deref(), Some("corp.example"));
 
+    // Written 2024-07-14 07:40:00 local, in summer time: UTC+2.
+    assert_eq!(h[2].last_connected_local.as_deref(), Some("2024-07-14T07:40:00"));
+    assert_eq!(h[2].last_connected.as_deref(), Some("2024-07-14T05:40:00Z"));
     let home = &h[0];
     assert_eq!(
         (home.category, home.name_type, home.managed),

@@ -160,7 +160,12 @@ pub fn base() -> KeySpec {
     key("ROOT").with_subkey(key("Microsoft").with_subkey(key("Windows NT")))
 }
 
-/// The example SYSTEM tree with a time zone (W. Europe, UTC+1, standard time in effect).
+fn words(w: &[u16]) -> Vec<u8> {
+    w.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// The example SYSTEM tree with a time zone (W. Europe, UTC+1, daylight saving time from the last
+/// Sunday of March to the last Sunday of October; standard time in effect).
 pub fn system_with_zone(after: bool) -> KeySpec {
     let mut t = example_system(after);
     if let Some(c) = t.find_mut("ControlSet001\\Control") {
@@ -169,7 +174,12 @@ pub fn system_with_zone(after: bool) -> KeySpec {
                 .with_value(ValueSpec::sz("TimeZoneKeyName", "W. Europe Standard Time"))
                 .with_value(ValueSpec::sz("StandardName", "@tzres.dll,-321"))
                 .with_value(ValueSpec::dword("Bias", (-60i32) as u32))
-                .with_value(ValueSpec::dword("ActiveTimeBias", (-60i32) as u32)),
+                .with_value(ValueSpec::dword("ActiveTimeBias", (-60i32) as u32))
+                .with_value(ValueSpec::dword("StandardBias", 0))
+                .with_value(ValueSpec::dword("DaylightBias", (-60i32) as u32))
+                // The last Sunday of October at 03:00 and of March at 02:00 (year 0: every year).
+                .with_value(ValueSpec::binary("StandardStart", words(&[0, 10, 0, 5, 3, 0, 0, 0])))
+                .with_value(ValueSpec::binary("DaylightStart", words(&[0, 3, 0, 5, 2, 0, 0, 0]))),
         );
     }
     t
