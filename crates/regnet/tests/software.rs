@@ -292,3 +292,37 @@ fn a_hundred_thousand_profiles_with_impossible_dates_give_a_bounded_report() {
     assert_eq!(c.iter().filter(|c| **c == "bad_value").count(), 101);
     assert!(r.warnings.len() - before < 210, "{} warnings", r.warnings.len() - before);
 }
+
+#[test]
+fn a_hostile_time_zone_gives_warnings_and_no_conversion() {
+    let mut tree = example_system(true);
+    tree.find_mut("ControlSet001\\Control").unwrap().subkeys.push(
+        key("TimeZoneInformation")
+            .with_value(ValueSpec::dword("Bias", 0x7FFF_FFFF))
+            .with_value(ValueSpec::dword("ActiveTimeBias", 0x8000_0000))
+            .with_value(ValueSpec::binary("StandardStart", vec![0xFF; 16]))
+            .with_value(ValueSpec::binary("DaylightStart", vec![1, 2, 3])),
+    );
+    let mut r = system_report(&tree);
+    let os = r.os.clone().unwrap();
+    assert_eq!((os.utc_offset_minutes, os.time_zone_rule), (None, None));
+    assert_eq!(codes(&r).iter().filter(|c| **c == "bad_value").count(), 2, "{:?}", r.warnings);
+    regnet::add_software_bytes(&mut r, &write_hive(&software(true), &options("SOFTWARE", 5)), &[], &Options::default());
+    assert!(r.network_history.iter().all(|p| p.created.is_none()));
+    assert!(codes(&r).contains(&"time_zone_unknown"));
+
+    // A rule whose transitions are not yearly rules: no rule, the active bias is used.
+    let mut tree = example_system(true);
+    tree.find_mut("ControlSet001\\Control").unwrap().subkeys.push(
+        key("TimeZoneInformation")
+            .with_value(ValueSpec::dword("Bias", (-60i32) as u32))
+            .with_value(ValueSpec::dword("ActiveTimeBias", (-120i32) as u32))
+            .with_value(ValueSpec::binary("StandardStart", st(2024, 10, 27, 3, 0, 0)))
+            .with_value(ValueSpec::binary("DaylightStart", st(2024, 3, 31, 2, 0, 0))),
+    );
+    let mut r = system_report(&tree);
+    assert_eq!(r.os.as_ref().unwrap().time_zone_rule, None);
+    regnet::add_software_bytes(&mut r, &write_hive(&software(true), &options("SOFTWARE", 5)), &[], &Options::default());
+    let corp = r.network_history.iter().find(|p| p.guid == P_CORP).unwrap();
+    assert_eq!(corp.created.as_deref(), Some("2023-01-10T06:15:00Z"), "the active bias, UTC+2");
+}
