@@ -40,7 +40,12 @@ __all__ = [
     "Route",
     "Warning",
     "ImageSource",
+    "Evidence",
     "OsInfo",
+    "TimeZoneRule",
+    "TransitionRule",
+    "NetworkProfile",
+    "NetworkSignature",
     "VmInfo",
     "VmDisk",
     "VmNic",
@@ -248,8 +253,42 @@ _frozen = dataclasses.dataclass(frozen=True, kw_only=True)
 
 
 @_frozen
+class TransitionRule(_Contract):
+    """When a time zone changes between standard and daylight time (a SYSTEMTIME rule: the
+    ``week``-th ``weekday`` of ``month``, 5 meaning the last)."""
+
+    month: int
+    """1 to 12."""
+    week: int
+    """1 to 5 (5: the last in the month)."""
+    weekday: int
+    """0 (Sunday) to 6."""
+    hour: int
+    """Local hour of the change."""
+    minute: int
+    """Local minute of the change."""
+
+
+@_frozen
+class TimeZoneRule(_Contract):
+    """A Windows time zone's rule (SYSTEM ``TimeZoneInformation``), minutes local time is behind UTC."""
+
+    bias: int = 0
+    """``Bias``."""
+    standard_bias: int = 0
+    """``StandardBias``."""
+    daylight_bias: int = 0
+    """``DaylightBias``."""
+    standard_start: TransitionRule | None = None
+    """``StandardStart``; None when the zone has no daylight time."""
+    daylight_start: TransitionRule | None = None
+    """``DaylightStart``; None when the zone has no daylight time."""
+
+
+@_frozen
 class OsInfo(_Contract):
-    """The guest's operating system: its family, and for Linux what os-release(5) says."""
+    """The guest's operating system: its family; for Linux what os-release(5) says, for Windows
+    what the SOFTWARE hive's ``CurrentVersion`` key and the SYSTEM hive's time zone say."""
 
     family: str
     """``"windows"`` or ``"linux"``."""
@@ -265,6 +304,22 @@ class OsInfo(_Contract):
     """os-release ``PRETTY_NAME``."""
     id_like: tuple[str, ...] = ()
     """os-release ``ID_LIKE``, split on spaces."""
+    build: str | None = None
+    """Windows: ``CurrentBuild``, e.g. ``"22631"``."""
+    ubr: int | None = None
+    """Windows: the update build revision (``UBR``)."""
+    edition: str | None = None
+    """Windows: ``EditionID``, e.g. ``"Professional"``."""
+    display_version: str | None = None
+    """Windows: ``DisplayVersion`` (``"23H2"``), else ``ReleaseId``."""
+    install_date: str | None = None
+    """Windows: when it was installed, UTC RFC 3339 text as regnet writes it."""
+    time_zone: str | None = None
+    """Windows: the time zone's key name."""
+    utc_offset_minutes: int | None = None
+    """Windows: local time minus UTC in minutes when the hive was last written."""
+    time_zone_rule: TimeZoneRule | None = None
+    """Windows: the time zone's rule, by which NetworkList dates are converted to UTC."""
 
 
 @_frozen
@@ -318,6 +373,52 @@ class VmInfo(_Contract):
 
 
 @_frozen
+class Evidence(_Contract):
+    """What an evidence file (EWF/E01) recorded of its acquisition."""
+
+    format: str = ""
+    """``"ewf"``."""
+    case_number: str | None = None
+    """Case number."""
+    evidence_number: str | None = None
+    """Evidence number."""
+    description: str | None = None
+    """Description."""
+    examiner: str | None = None
+    """Examiner's name."""
+    notes: str | None = None
+    """Notes."""
+    acquired: str | None = None
+    """When the acquisition was made, as recorded (docs/report.md says how it is written)."""
+    system_date: str | None = None
+    """The acquiring system's date, as recorded."""
+    acquisition_software: str | None = None
+    """The software that wrote the image."""
+    acquisition_software_version: str | None = None
+    """Its version."""
+    acquisition_os: str | None = None
+    """The operating system it ran on."""
+    model: str | None = None
+    """The acquired device's model."""
+    serial_number: str | None = None
+    """The acquired device's serial number."""
+    md5: str | None = None
+    """The MD5 of the media stored in the image (lower-case hex), not recomputed."""
+    sha1: str | None = None
+    """The SHA-1 stored in the image (lower-case hex), not recomputed."""
+    chunk_size: int = 0
+    """Bytes per chunk."""
+    sectors: int = 0
+    """Sectors of the media."""
+    bytes_per_sector: int = 0
+    """Bytes per sector."""
+    compression: str | None = None
+    """The compression recorded."""
+    media_type: str | None = None
+    """The media type recorded."""
+
+
+@_frozen
 class ImageSource(_Contract):
     """Where in a disk image the guest was found, and what reading it cost (``extract`` only)."""
 
@@ -345,6 +446,10 @@ class ImageSource(_Contract):
     """That volume, ``VG/LV``."""
     filesystem: str | None = None
     """``"ntfs"``, ``"ext4"``, ``"xfs"`` or ``"folder"`` (a mounted guest root)."""
+    segments: tuple[str, ...] = ()
+    """The files that make up the image, in order (E01 segments, split raw pieces); empty for one file."""
+    evidence: Evidence | None = None
+    """What an evidence file recorded of its acquisition (EWF only)."""
 
 
 @_frozen
@@ -524,6 +629,10 @@ class Adapter(_Contract):
     """IPv6 is configured automatically (Linux interfaces)."""
     config: AdapterConfig | None = None
     """For a Linux interface: the stack and the files that configured it."""
+    last_written: str | None = None
+    """When its ``Tcpip\\Parameters\\Interfaces\\{GUID}`` key was last written, UTC RFC 3339 text."""
+    network_profile: str | None = None
+    """The NetworkList profile whose gateway MAC is this adapter's DHCP gateway's."""
 
 
 @_frozen
@@ -559,6 +668,60 @@ class Warning(_Contract):
     """The registry key (or guest file) concerned."""
     value: str | None = None
     """The value concerned."""
+
+
+@_frozen
+class NetworkSignature(_Contract):
+    """A NetworkList signature (``Signatures\\Managed`` or ``Unmanaged``) joined to its profile."""
+
+    managed: bool = False
+    """Under ``Managed`` (a domain network) rather than ``Unmanaged``."""
+    key: str = ""
+    """The signature's key name."""
+    gateway_mac: str | None = None
+    """``DefaultGatewayMac``, ``00:18:F8:EA:2E:A2`` style."""
+    dns_suffix: str | None = None
+    """``DnsSuffix``."""
+    first_network: str | None = None
+    """``FirstNetwork``."""
+    description: str | None = None
+    """``Description``."""
+
+
+@_frozen
+class NetworkProfile(_Contract):
+    """A network the machine has been on (SOFTWARE ``NetworkList\\Profiles\\{GUID}``)."""
+
+    guid: str = ""
+    """The profile's key name."""
+    name: str | None = None
+    """``ProfileName``."""
+    description: str | None = None
+    """``Description``."""
+    category: str | None = None
+    """``"public"``, ``"private"`` or ``"domain"``; None when unknown (see ``category_raw``)."""
+    category_raw: int | None = None
+    """``Category`` as stored."""
+    name_type: str | None = None
+    """``"wired"``, ``"wireless"``, ``"ppp"``, ``"mobile_broadband"``; None when unknown."""
+    name_type_raw: int | None = None
+    """``NameType`` as stored."""
+    managed: bool | None = None
+    """``Managed``."""
+    created: str | None = None
+    """``DateCreated`` in UTC, RFC 3339 text; None when the time zone is unknown or the date impossible."""
+    created_local: str | None = None
+    """``DateCreated`` as written (local time)."""
+    created_raw: str | None = None
+    """``DateCreated``'s bytes in hex, when the date is impossible."""
+    last_connected: str | None = None
+    """``DateLastConnected`` in UTC, RFC 3339 text."""
+    last_connected_local: str | None = None
+    """``DateLastConnected`` as written (local time)."""
+    last_connected_raw: str | None = None
+    """``DateLastConnected``'s bytes in hex, when the date is impossible."""
+    signatures: tuple[NetworkSignature, ...] = ()
+    """Its signatures."""
 
 
 @_frozen
@@ -599,6 +762,12 @@ class Report(_Contract):
     """The VM's configuration file (``extract`` of one only)."""
     os: OsInfo | None = None
     """The guest's operating system."""
+    tcpip_last_written: str | None = None
+    """When ``Services\\Tcpip\\Parameters`` was last written, UTC RFC 3339 text."""
+    network_history: tuple[NetworkProfile, ...] = ()
+    """The networks the machine has been on (SOFTWARE NetworkList), most recently connected first."""
+    software_hive: HiveState | None = None
+    """The SOFTWARE hive's state and what log replay did, when it was read."""
 
 
 # --- the mapping (docs/mapping.md) -----------------------------------------------------------
