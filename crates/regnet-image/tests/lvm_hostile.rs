@@ -34,7 +34,7 @@ unsafe impl GlobalAlloc for Largest {
 static ALLOC: Largest = Largest;
 
 const MAX_ALLOC: usize = 32 << 20;
-const MAX_TIME: Duration = Duration::from_secs(2);
+const SLOW: Duration = Duration::from_secs(1);
 const KIB: u64 = 1024;
 
 fn region(bytes: Vec<u8>) -> Region {
@@ -115,7 +115,10 @@ fn run_with(name: &str, pvs: Vec<Vec<u8>>, limits: &ImageLimits) -> Outcome {
 
 fn check(name: &str, t: Instant, o: Outcome) -> Outcome {
     let took = t.elapsed();
-    assert!(took < MAX_TIME, "{name}: took {took:?}");
+    // Tests never assert timings (scripts/hostile-check.sh measures them); a slow case shows here.
+    if took > SLOW {
+        eprintln!("{name}: slow hostile case: {took:?}");
+    }
     let largest = LARGEST.load(Ordering::Relaxed);
     assert!(largest < MAX_ALLOC, "{name}: an allocation of {largest} bytes");
     o
