@@ -1,5 +1,5 @@
 //! Hostile LVM2 inputs through the public API: each ends in a result or a typed `ImageError`,
-//! within 2 s, with no single allocation above 32 MiB (a size taken from the disk cannot hide).
+//! (within 2 s, as scripts/hostile-check.sh measures), with no single allocation above 32 MiB (a size taken from the disk cannot hide).
 //!
 //! PVs are made by the independent test-only writer (`regnet_testkit::lvm`) and then patched:
 //! `raw_locn` larger than its area, offsets past the area and the PV, 2^32 segments, an LV past
