@@ -43,8 +43,10 @@ fn open_and_read(dir: &Path, name: &str) -> (regnet_image::Result<()>, Vec<Strin
         }
         Ok(())
     })();
-    // Generous: a debug build on a loaded 2-core machine; the point is "no hang".
-    assert!(t.elapsed() < Duration::from_secs(20), "{name}: took {:?}", t.elapsed());
+    // Tests never assert timings (scripts/hostile-check.sh measures them); a slow case shows here.
+    if t.elapsed() > Duration::from_secs(1) {
+        eprintln!("{name}: slow hostile case: {:?}", t.elapsed());
+    }
     (r, warnings)
 }
 

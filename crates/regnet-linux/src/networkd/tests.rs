@@ -312,11 +312,10 @@ fn conditions_bonds_vlans_and_oddities() {
 fn timed(f: &mut MemFiles, limits: &Limits) -> StackConfig {
     let t = Instant::now();
     let c = read(f, limits);
-    // Instrumented builds (cargo llvm-cov sets `--cfg coverage`) run several times slower.
-    #[allow(unexpected_cfgs)]
-    let max = if cfg!(coverage) { Duration::from_secs(10) } else { Duration::from_secs(2) };
-    println!("read in {:?}", t.elapsed());
-    assert!(t.elapsed() < max, "{:?}", t.elapsed());
+    // Tests never assert timings (scripts/hostile-check.sh measures them); a slow case shows here.
+    if t.elapsed() > Duration::from_secs(1) {
+        eprintln!("slow hostile case: read in {:?}", t.elapsed());
+    }
     c
 }
 
