@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libwin-hivex-perl libhivex-bin qemu-utils ntfs-3g wimtools fdisk gdisk dosfstools lvm2 xfsprogs btrfs-progs cryptsetup-bin e2fsprogs netplan.io python3-gi gir1.2-nm-1.0)
+packages=(libwin-hivex-perl libhivex-bin qemu-utils ntfs-3g wimtools fdisk gdisk dosfstools lvm2 xfsprogs btrfs-progs cryptsetup-bin e2fsprogs netplan.io python3-gi gir1.2-nm-1.0 ewf-tools regripper python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -31,6 +31,18 @@ if [ ! -d ../shared/corpus ]; then
 fi
 
 testdata/build.sh
+# regipy, a peer the SOFTWARE-hive test compares with (crates/regnet/tests/software_peers.rs), in its
+# own environment under target/; without PyPI the test skips it and says so.
+target_dir=${CARGO_TARGET_DIR:-target}
+case $target_dir in /*) ;; *) target_dir=$PWD/$target_dir ;; esac
+regipy_env=$target_dir/pyenv/regipy
+if [ -z "${REGNET_REGIPY_PYTHON:-}" ]; then
+  if [ -x "$regipy_env/bin/python" ] || { python3 -m venv "$regipy_env" && "$regipy_env/bin/pip" install -q regipy==6.5.0; }; then
+    export REGNET_REGIPY_PYTHON=$regipy_env/bin/python
+  else
+    echo "scripts/test.sh: regipy could not be installed; the test against it skips" >&2
+  fi
+fi
 cargo test --workspace --locked
 # The C ABI from C (under valgrind) and C# (Mono); the Python module (wheel, mypy, pytest, Dask).
 scripts/test-capi.sh
