@@ -49,8 +49,8 @@ pub(crate) fn parse(data: &[u8], offset: u64, max_entries: u64) -> Result<Vec<En
     let mut out = Vec::new();
     out.try_reserve_exact(count as usize).map_err(|_| ImageError::LimitExceeded {
         limit: "max_table_bytes",
-        value: count * 8,
-        max: max_entries * 8,
+        value: count.saturating_mul(8),
+        max: max_entries.saturating_mul(8),
     })?;
     let mut overflow = false;
     let mut prev: Option<u64> = None;
